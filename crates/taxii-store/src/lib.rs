@@ -1,1 +1,194 @@
+//! The storage interface of taxiid, in TAXII terms, and its backends.
+//!
+//! Each method is one TAXII use case and, in a transactional backend, one transaction. Version
+//! selection rules come from `taxii_model::select`; a backend only finds candidates fast (by
+//! `date_added` order, id or type) and applies them. Expected per-object outcomes of an add are
+//! data ([`AddOutcome`]); [`StoreError`] is for infrastructure failures only.
 
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use taxii_model::select::VersionFacts;
+use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
+
+pub mod memory;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached now (connection refused, pool exhausted): 503.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// A stored record cannot be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+/// An API root: its path below the host (`api1`, or `org/a/api1` for a nested one) and its
+/// information resource as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiRootRecord {
+    pub name: String,
+    pub information: Map<String, Value>,
+}
+
+/// A collection's stored description. `can_read`/`can_write` are the collection-wide flags of
+/// medallion's data file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionRecord {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub alias: Option<String>,
+    pub can_read: bool,
+    pub can_write: bool,
+    /// `None` when not configured: the collection accepts every supported STIX version.
+    pub media_types: Option<Vec<String>>,
+    /// Other members of the stored collection, passed through as medallion does.
+    pub extra: Map<String, Value>,
+}
+
+/// One stored version of one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVersion {
+    pub id: String,
+    pub type_: String,
+    pub version: Timestamp,
+    /// The version as the object (or the imported manifest) writes it, echoed exactly.
+    pub version_text: String,
+    pub spec_version: SpecVersion,
+    pub media_type: String,
+    pub position: Position,
+    /// The object's JSON text, as received.
+    pub json: Arc<str>,
+}
+
+impl StoredVersion {
+    pub fn date_added(&self) -> Timestamp {
+        self.position.date_added
+    }
+}
+
+impl VersionFacts for StoredVersion {
+    fn version(&self) -> Timestamp {
+        self.version
+    }
+    fn spec_version(&self) -> SpecVersion {
+        self.spec_version
+    }
+    fn date_added(&self) -> Timestamp {
+        self.position.date_added
+    }
+}
+
+/// A page request over a collection (or one object of it).
+#[derive(Debug, Clone)]
+pub struct ListQuery<'a> {
+    pub filter: &'a Filter,
+    /// Restricts the listing to one object (GET object, GET versions).
+    pub object_id: Option<&'a str>,
+    /// Resume strictly after this position (from a `next` token).
+    pub after: Option<Position>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// More records match after the last one of this page.
+    pub more: bool,
+}
+
+/// What became of one object of an Add Objects request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added { version: String },
+    /// The same version with the same content was already stored: a success.
+    AlreadyPresent { version: String },
+    /// The same version with different content is stored: the new one is refused.
+    Conflict { version: String },
+}
+
+/// A status resource as stored: its JSON text is served verbatim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusRecord {
+    pub api_root: String,
+    pub id: String,
+    /// The user who created it; `None` for imported statuses (visible to every user).
+    pub owner: Option<String>,
+    /// When it was created or imported; retention counts from here.
+    pub created: Timestamp,
+    pub json: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + Debug {
+    /// `memory`, `sqlite`, ... for logs and health output.
+    fn backend(&self) -> &'static str;
+
+    /// The stored discovery resource, if one was configured or imported.
+    async fn discovery(&self) -> StoreResult<Option<Map<String, Value>>>;
+    async fn set_discovery(&self, discovery: Option<Map<String, Value>>) -> StoreResult<()>;
+
+    async fn api_roots(&self) -> StoreResult<Vec<ApiRootRecord>>;
+    async fn put_api_root(&self, root: ApiRootRecord) -> StoreResult<()>;
+
+    /// The collections of an API root, ordered by id.
+    async fn collections(&self, api_root: &str) -> StoreResult<Vec<CollectionRecord>>;
+    /// Looks a collection up by id, or by alias.
+    async fn collection(
+        &self,
+        api_root: &str,
+        id_or_alias: &str,
+    ) -> StoreResult<Option<CollectionRecord>>;
+    async fn put_collection(&self, api_root: &str, collection: CollectionRecord)
+    -> StoreResult<()>;
+
+    /// Stores the objects in order, atomically, giving each added version a `date_added`
+    /// strictly after every earlier one of the collection and not before `now`.
+    async fn add_objects(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        objects: Vec<NewObject>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<AddOutcome>>;
+
+    /// One page of the versions the filter selects, in `date_added` order.
+    async fn list(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        query: &ListQuery<'_>,
+    ) -> StoreResult<Page<StoredVersion>>;
+
+    async fn object_exists(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        object_id: &str,
+    ) -> StoreResult<bool>;
+
+    /// Deletes the versions of one object that the filter selects; returns how many went.
+    async fn delete_versions(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        object_id: &str,
+        filter: &Filter,
+    ) -> StoreResult<u64>;
+
+    async fn put_status(&self, status: StatusRecord) -> StoreResult<()>;
+    async fn status(&self, api_root: &str, id: &str) -> StoreResult<Option<StatusRecord>>;
+    /// Removes statuses created before the instant; returns how many went.
+    async fn purge_statuses(&self, created_before: Timestamp) -> StoreResult<u64>;
+
+    async fn health(&self) -> StoreResult<()>;
+}

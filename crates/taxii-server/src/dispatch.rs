@@ -1,0 +1,107 @@
+//! The single entry point of every request: authenticate first (so unauthenticated callers
+//! learn nothing from 404 or 406), then route, check the method, negotiate, and hand over to
+//! the resource's handler.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use taxii_model::media::{MediaType, negotiate};
+
+use crate::AppState;
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use crate::handlers;
+use crate::route::{self, Route};
+
+/// What every handler gets.
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    pub app: &'a AppState,
+    pub user: &'a Principal,
+    pub query: Option<&'a str>,
+}
+
+pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Response {
+    let head = req.method() == Method::HEAD;
+    let mut resp = handle(&app, req).await.unwrap_or_else(IntoResponse::into_response);
+    if head {
+        *resp.body_mut() = Body::empty();
+    }
+    resp
+}
+
+async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
+    let user = auth::authenticate(&app.settings, req.headers())?;
+    let roots = app.store.api_roots().await?;
+    let route = route::parse(req.uri().path(), roots.iter().map(|r| r.name.as_str()))
+        .ok_or_else(|| ApiError::NotFound("there is no TAXII resource at this path".into()))?;
+    let method = req.method().clone();
+    let supported = match method {
+        Method::GET | Method::HEAD => true,
+        Method::POST => matches!(route, Route::Objects { .. }),
+        Method::DELETE => matches!(route, Route::Object { .. }),
+        Method::OPTIONS => {
+            let mut resp = StatusCode::NO_CONTENT.into_response();
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(route.allow()));
+            return Ok(resp);
+        }
+        _ => false,
+    };
+    if !supported {
+        return Err(ApiError::MethodNotAllowed {
+            allow: route.allow(),
+        });
+    }
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .map(|v| v.to_str().unwrap_or("\u{0}invalid"));
+    if negotiate(accept, &[MediaType::TAXII_21]).is_none() {
+        return Err(ApiError::NotAcceptable);
+    }
+    let (parts, body) = req.into_parts();
+    let ctx = Ctx {
+        app,
+        user: &user,
+        query: parts.uri.query(),
+    };
+    let root_of = |name: &str| roots.iter().find(|r| r.name == name);
+    match route {
+        Route::Discovery => handlers::discovery::get(&ctx, &roots).await,
+        Route::ApiRoot { root } => handlers::api_root::get(&ctx, root_of(&root)),
+        Route::Status { root, id } => handlers::status::get(&ctx, &root, &id).await,
+        Route::Collections { root } => handlers::collections::list(&ctx, &root).await,
+        Route::Collection { root, collection } => {
+            handlers::collections::get(&ctx, &root, &collection).await
+        }
+        Route::Manifest { root, collection } => {
+            handlers::manifest::get(&ctx, &root, &collection).await
+        }
+        Route::Objects { root, collection } if method == Method::POST => {
+            let limit = handlers::api_root::max_content_length(&ctx, root_of(&root));
+            handlers::add::post(&ctx, &root, &collection, &parts.headers, body, limit).await
+        }
+        Route::Objects { root, collection } => {
+            handlers::objects::list(&ctx, &root, &collection).await
+        }
+        Route::Object {
+            root,
+            collection,
+            object,
+        } if method == Method::DELETE => {
+            handlers::objects::delete(&ctx, &root, &collection, &object).await
+        }
+        Route::Object {
+            root,
+            collection,
+            object,
+        } => handlers::objects::get_one(&ctx, &root, &collection, &object).await,
+        Route::Versions {
+            root,
+            collection,
+            object,
+        } => handlers::versions::get(&ctx, &root, &collection, &object).await,
+    }
+}

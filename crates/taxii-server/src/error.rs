@@ -1,0 +1,223 @@
+//! `ApiError`: the one error type of the HTTP layer and its rendering as a TAXII error
+//! resource. Client-facing text is chosen here on purpose; internal causes are logged under an
+//! `error_id` and never sent.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use taxii_model::QueryError;
+use taxii_model::media::TAXII_21;
+use taxii_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized { realm: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("not acceptable")]
+    NotAcceptable,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body exceeds the API root's max_content_length of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("storage unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable machine-readable code, sent as `error_code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
+            ApiError::NotAcceptable => "not-acceptable",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::Unprocessable(_) => "unprocessable-content",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal-error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "Bad Request",
+            ApiError::Unauthorized { .. } => "Unauthorized",
+            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::NotFound(_) => "Not Found",
+            ApiError::MethodNotAllowed { .. } => "Method Not Allowed",
+            ApiError::NotAcceptable => "Not Acceptable",
+            ApiError::UnsupportedMediaType(_) => "Unsupported Media Type",
+            ApiError::PayloadTooLarge { .. } => "Payload Too Large",
+            ApiError::Unprocessable(_) => "Unprocessable Content",
+            ApiError::Unavailable(_) => "Service Unavailable",
+            ApiError::Internal(_) => "Internal Server Error",
+        }
+    }
+
+    fn description(&self) -> String {
+        match self {
+            ApiError::Unauthorized { .. } => "Valid credentials are required.".into(),
+            ApiError::MethodNotAllowed { allow } => {
+                format!("This resource supports only: {allow}.")
+            }
+            ApiError::NotAcceptable => format!(
+                "The Accept header names no media type this endpoint can produce; use {TAXII_21}."
+            ),
+            ApiError::Unavailable(_) => {
+                "The storage backend is unavailable; retry later.".into()
+            }
+            ApiError::Internal(_) => {
+                "The server could not complete the request; the error_id identifies it in the server log."
+                    .into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Builds a response labelled as TAXII 2.1 JSON.
+pub fn taxii_response(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut resp = Response::new(body.into());
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_21),
+    );
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut body = Map::new();
+        body.insert("title".into(), self.title().into());
+        body.insert("description".into(), self.description().into());
+        body.insert("http_status".into(), status.as_u16().to_string().into());
+        body.insert("error_code".into(), self.code().into());
+        match &self {
+            ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+                let error_id = uuid::Uuid::new_v4().to_string();
+                tracing::error!(%error_id, status = status.as_u16(), cause = %cause, "request failed");
+                body.insert("error_id".into(), error_id.into());
+            }
+            _ => {}
+        }
+        let mut resp = taxii_response(status, Value::Object(body).to_string());
+        let headers = resp.headers_mut();
+        match &self {
+            ApiError::Unauthorized { realm } => {
+                let challenge = format!("Basic realm=\"{realm}\", charset=\"UTF-8\"");
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(e: ApiError) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let resp = e.into_response();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, headers, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn every_error_is_a_taxii_error_resource() {
+        let cases = [
+            (ApiError::BadRequest("x".into()), 400),
+            (ApiError::Unauthorized { realm: "taxii".into() }, 401),
+            (ApiError::Forbidden("x".into()), 403),
+            (ApiError::not_found("x"), 404),
+            (ApiError::MethodNotAllowed { allow: "GET, HEAD" }, 405),
+            (ApiError::NotAcceptable, 406),
+            (ApiError::UnsupportedMediaType("x".into()), 415),
+            (ApiError::PayloadTooLarge { limit: 1 }, 413),
+            (ApiError::Unprocessable("x".into()), 422),
+            (ApiError::Unavailable("db down".into()), 503),
+            (ApiError::Internal("secret detail".into()), 500),
+        ];
+        for (err, code) in cases {
+            let (status, headers, body) = body_of(err).await;
+            assert_eq!(status.as_u16(), code);
+            assert_eq!(headers[header::CONTENT_TYPE], TAXII_21);
+            assert_eq!(body["http_status"], code.to_string());
+            assert!(body["title"].is_string());
+            assert!(!body.to_string().contains("secret detail"));
+            assert!(!body.to_string().contains("db down"));
+            assert_eq!(body.get("error_id").is_some(), code >= 500);
+        }
+    }
+
+    #[tokio::test]
+    async fn challenges_and_allow_headers_are_set() {
+        let (_, h, _) = body_of(ApiError::Unauthorized { realm: "taxii".into() }).await;
+        assert!(h[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic realm=\"taxii\""));
+        let (_, h, _) = body_of(ApiError::MethodNotAllowed { allow: "GET, HEAD" }).await;
+        assert_eq!(h[header::ALLOW], "GET, HEAD");
+    }
+}

@@ -1,0 +1,174 @@
+//! `POST {api-root}/collections/{id}/objects/`: validate the envelope, store the valid objects
+//! in one store call, and answer 202 with a status resource that lists every object's fate.
+//!
+//! The body is read up to the API root's `max_content_length` and no further (413 past it,
+//! also for chunked bodies). Objects are kept as the exact JSON text received.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+use taxii_model::media::{MediaType, TAXII_21, content_type_is};
+use taxii_model::{NewObject, ObjectFailure};
+use taxii_store::{AddOutcome, StatusRecord};
+
+use super::{collection, json};
+use crate::dispatch::Ctx;
+use crate::error::ApiError;
+
+async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::PayloadTooLarge { limit };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(body, cap).collect().await {
+        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "the request body could not be read: {e}"
+        ))),
+    }
+}
+
+/// The envelope's `objects` list, or why the body is not an envelope.
+fn envelope_members(body: &str) -> Result<Vec<&RawValue>, ApiError> {
+    let raw: &RawValue = serde_json::from_str(body)
+        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    let unprocessable = |m: &str| ApiError::Unprocessable(m.to_owned());
+    let top: HashMap<String, &RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
+        unprocessable("the request body must be a TAXII envelope: a JSON object with an 'objects' list")
+    })?;
+    if top.contains_key("type") {
+        return Err(unprocessable(
+            "the request body is a STIX bundle (it has a 'type'); post a TAXII envelope with an 'objects' list",
+        ));
+    }
+    let objects = top
+        .get("objects")
+        .ok_or_else(|| unprocessable("the envelope has no 'objects' list"))?;
+    let members: Vec<&RawValue> = serde_json::from_str(objects.get())
+        .map_err(|_| unprocessable("the envelope's 'objects' must be a list"))?;
+    if members.is_empty() {
+        return Err(unprocessable("the envelope's 'objects' list is empty"));
+    }
+    Ok(members)
+}
+
+fn detail(id: &str, version: &str, message: Option<&str>) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), id.into());
+    m.insert("version".into(), version.into());
+    if let Some(msg) = message {
+        m.insert("message".into(), msg.into());
+    }
+    Value::Object(m)
+}
+
+pub(crate) async fn post(
+    ctx: &Ctx<'_>,
+    root: &str,
+    coll: &str,
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> Result<Response, ApiError> {
+    let c = collection(ctx, root, coll).await?;
+    if !c.can_write {
+        return Err(ApiError::Forbidden(format!(
+            "writing to collection '{}' is not permitted",
+            c.id
+        )));
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if !content_type_is(content_type, &MediaType::TAXII_21) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the Content-Type must be {TAXII_21}"
+        )));
+    }
+    let bytes = read_body(headers, body, limit).await?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::BadRequest("the request body is not UTF-8".into()))?;
+    let members = envelope_members(text)?;
+    let now = ctx.app.clock.now();
+
+    let mut valid = Vec::new();
+    let mut fates: Vec<Result<usize, ObjectFailure>> = Vec::with_capacity(members.len());
+    for raw in &members {
+        fates.push(NewObject::from_raw(raw).map(|o| {
+            valid.push(o);
+            valid.len() - 1
+        }));
+    }
+    let ids: Vec<(String, String)> = valid
+        .iter()
+        .map(|o| (o.id.clone(), o.version.as_ref().map(|v| v.text.clone()).unwrap_or_default()))
+        .collect();
+    let outcomes = ctx.app.store.add_objects(root, &c.id, valid, now).await?;
+
+    let (mut successes, mut failures) = (Vec::new(), Vec::new());
+    for fate in fates {
+        match fate {
+            Err(f) => failures.push(detail(&f.id, &f.version, Some(&f.message))),
+            Ok(i) => {
+                let id = &ids[i].0;
+                match outcomes.get(i) {
+                    Some(AddOutcome::Added { version }) => successes.push(detail(id, version, None)),
+                    Some(AddOutcome::AlreadyPresent { version }) => successes.push(detail(
+                        id,
+                        version,
+                        Some("this version was already present; the stored copy is unchanged"),
+                    )),
+                    Some(AddOutcome::Conflict { version }) => failures.push(detail(
+                        id,
+                        version,
+                        Some("a different object with this id and version is already stored"),
+                    )),
+                    None => failures.push(detail(id, &ids[i].1, Some("the store did not report on this object"))),
+                }
+            }
+        }
+    }
+    let status_id = uuid::Uuid::new_v4().to_string();
+    let mut status = json!({
+        "id": status_id,
+        "status": "complete",
+        "request_timestamp": now.to_taxii_string(),
+        "total_count": members.len(),
+        "success_count": successes.len(),
+        "failure_count": failures.len(),
+        "pending_count": 0,
+    });
+    if let Value::Object(m) = &mut status {
+        if !successes.is_empty() {
+            m.insert("successes".into(), Value::Array(successes));
+        }
+        if !failures.is_empty() {
+            m.insert("failures".into(), Value::Array(failures));
+        }
+    }
+    let body = status.to_string();
+    ctx.app
+        .store
+        .put_status(StatusRecord {
+            api_root: root.to_owned(),
+            id: status_id.clone(),
+            owner: Some(ctx.user.name.clone()),
+            created: now,
+            json: body.clone(),
+        })
+        .await?;
+    tracing::info!(
+        user = %ctx.user.name, api_root = root, collection = %c.id, status = %status_id,
+        total = members.len(), "added objects"
+    );
+    Ok(json(StatusCode::ACCEPTED, body))
+}

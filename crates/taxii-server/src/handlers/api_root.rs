@@ -1,0 +1,34 @@
+//! `GET {api-root}/`: the API root information as configured, with the required members the
+//! configuration left out filled in (so `max_content_length` always states the limit enforced).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Map, Value};
+use taxii_model::media::TAXII_21;
+use taxii_store::ApiRootRecord;
+
+use super::json;
+use crate::dispatch::Ctx;
+use crate::error::ApiError;
+
+/// The body limit of POSTs under this API root.
+pub(crate) fn max_content_length(ctx: &Ctx<'_>, root: Option<&ApiRootRecord>) -> u64 {
+    root.and_then(|r| r.information.get("max_content_length"))
+        .and_then(Value::as_u64)
+        .filter(|n| *n >= 1)
+        .unwrap_or(ctx.app.settings.default_max_content_length)
+}
+
+pub(crate) fn get(ctx: &Ctx<'_>, root: Option<&ApiRootRecord>) -> Result<Response, ApiError> {
+    let record = root.ok_or_else(|| ApiError::not_found("API root"))?;
+    let mut info: Map<String, Value> = record.information.clone();
+    info.entry("title")
+        .or_insert_with(|| record.name.clone().into());
+    info.entry("versions")
+        .or_insert_with(|| Value::Array(vec![TAXII_21.into()]));
+    info.insert(
+        "max_content_length".into(),
+        max_content_length(ctx, root).into(),
+    );
+    Ok(json(StatusCode::OK, Value::Object(info).to_string()))
+}

@@ -1,0 +1,53 @@
+//! What the HTTP service needs to know, built by the binary from its configuration. No file
+//! or environment access here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Service settings.
+#[derive(Clone)]
+pub struct Settings {
+    /// User name → password (plaintext, as medallion configs hold them).
+    pub users: BTreeMap<String, String>,
+    /// The realm of the `WWW-Authenticate` challenge.
+    pub realm: String,
+    /// Default and maximum page size.
+    pub max_page_size: usize,
+    /// How long a status stays retrievable, in seconds; `None` keeps statuses forever.
+    pub status_retention_secs: Option<i64>,
+    /// `max_content_length` of API roots whose information does not set one.
+    pub default_max_content_length: u64,
+    /// Key of the `next` token MACs. Nodes that share a store must share it.
+    pub cursor_key: Vec<u8>,
+    /// Title of the generated discovery resource (when the store holds none).
+    pub discovery_title: String,
+}
+
+impl Settings {
+    /// Settings with no users, for tests that add their own.
+    pub fn for_tests() -> Self {
+        Settings {
+            users: BTreeMap::new(),
+            realm: "taxii".into(),
+            max_page_size: 100,
+            status_retention_secs: Some(86_400),
+            default_max_content_length: 10 * 1024 * 1024,
+            cursor_key: b"test key, not secret".to_vec(),
+            discovery_title: "taxiid".into(),
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("realm", &self.realm)
+            .field("max_page_size", &self.max_page_size)
+            .field("status_retention_secs", &self.status_retention_secs)
+            .field("default_max_content_length", &self.default_max_content_length)
+            .field("cursor_key", &"<redacted>")
+            .field("discovery_title", &self.discovery_title)
+            .finish()
+    }
+}

@@ -1,0 +1,349 @@
+//! medallion's memory-backend data file: load it exactly (every `date_added`, version string
+//! and status as stored) and write it back in a form medallion itself loads.
+//!
+//! Shape: `{"/discovery": {...}, "<api root>": {"information": {...}, "status": [...],
+//! "collections": [{..., "objects": [...], "manifest": [...]}]}}`. Members of stored objects
+//! whose name starts with `_` (medallion's hidden `_date_added` on SCOs) are storage metadata:
+//! used to pair the object with its manifest entry, never served.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use taxii_model::{Position, SpecVersion, Timestamp};
+
+use super::collection::CollectionData;
+use super::{Data, MemoryStore, RootData};
+use crate::{CollectionRecord, StatusRecord, StoredVersion};
+
+/// What is wrong with a data file, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {problem}")]
+pub struct MedallionFileError {
+    pub location: String,
+    pub problem: String,
+}
+
+fn err<T>(location: &str, problem: impl Into<String>) -> Result<T, MedallionFileError> {
+    Err(MedallionFileError {
+        location: location.to_owned(),
+        problem: problem.into(),
+    })
+}
+
+fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, MedallionFileError> {
+    match v.as_object() {
+        Some(m) => Ok(m),
+        None => err(at, "must be a JSON object"),
+    }
+}
+
+fn array<'a>(m: &'a Map<String, Value>, key: &str, at: &str) -> Result<&'a [Value], MedallionFileError> {
+    match m.get(key) {
+        None => Ok(&[]),
+        Some(Value::Array(a)) => Ok(a),
+        Some(_) => err(at, format!("'{key}' must be a list")),
+    }
+}
+
+fn string<'a>(m: &'a Map<String, Value>, key: &str, at: &str) -> Result<&'a str, MedallionFileError> {
+    match m.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => err(at, format!("'{key}' must be a string")),
+        None => err(at, format!("'{key}' is missing")),
+    }
+}
+
+fn opt_string(m: &Map<String, Value>, key: &str, at: &str) -> Result<Option<String>, MedallionFileError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => err(at, format!("'{key}' must be a string")),
+    }
+}
+
+fn boolean(m: &Map<String, Value>, key: &str, at: &str) -> Result<bool, MedallionFileError> {
+    match m.get(key) {
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => err(at, format!("'{key}' must be true or false")),
+        None => err(at, format!("'{key}' is missing")),
+    }
+}
+
+fn timestamp(text: &str, at: &str) -> Result<Timestamp, MedallionFileError> {
+    Timestamp::parse(text).or_else(|e| err(at, e.to_string()))
+}
+
+/// Whether `name` can be an API root path: segments of URL-safe characters, no empty ones.
+pub(crate) fn valid_root_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-._~".contains(&c))
+        })
+}
+
+const COLLECTION_KEYS: [&str; 10] = [
+    "id",
+    "title",
+    "description",
+    "alias",
+    "can_read",
+    "can_write",
+    "media_types",
+    "objects",
+    "manifest",
+    "responses",
+];
+
+impl MemoryStore {
+    /// Loads a medallion data file. `loaded_at` is when statuses in it count as created, so
+    /// retention does not purge them the moment the server starts.
+    pub fn from_medallion(doc: &Value, loaded_at: Timestamp) -> Result<MemoryStore, MedallionFileError> {
+        let top = object(doc, "the data file")?;
+        let mut data = Data::default();
+        for (key, value) in top {
+            if key == "/discovery" {
+                data.discovery = Some(object(value, "/discovery")?.clone());
+                continue;
+            }
+            if !valid_root_name(key) || key == "taxii2" {
+                return err(key, "is not a usable API root name");
+            }
+            let root = load_root(key, object(value, key)?, loaded_at)?;
+            data.roots.insert(key.clone(), root);
+        }
+        Ok(MemoryStore {
+            data: parking_lot::RwLock::new(data),
+        })
+    }
+
+    /// The whole store in medallion's data-file format.
+    pub fn to_medallion(&self) -> Value {
+        let data = self.data.read();
+        let mut top = Map::new();
+        if let Some(d) = &data.discovery {
+            top.insert("/discovery".into(), Value::Object(d.clone()));
+        }
+        for (name, root) in &data.roots {
+            let statuses = root
+                .statuses
+                .iter()
+                .filter_map(|s| serde_json::from_str::<Value>(&s.json).ok())
+                .collect();
+            let collections = root.collections.values().map(save_collection).collect();
+            let mut r = Map::new();
+            r.insert("information".into(), Value::Object(root.information.clone()));
+            r.insert("status".into(), Value::Array(statuses));
+            r.insert("collections".into(), Value::Array(collections));
+            top.insert(name.clone(), Value::Object(r));
+        }
+        Value::Object(top)
+    }
+}
+
+fn load_root(name: &str, root: &Map<String, Value>, loaded_at: Timestamp) -> Result<RootData, MedallionFileError> {
+    let information = match root.get("information") {
+        Some(v) => object(v, &format!("{name}.information"))?.clone(),
+        None => return err(name, "'information' is missing"),
+    };
+    let mut statuses = Vec::new();
+    for (i, s) in array(root, "status", name)?.iter().enumerate() {
+        let at = format!("{name}.status[{i}]");
+        let id = string(object(s, &at)?, "id", &at)?;
+        statuses.push(StatusRecord {
+            api_root: name.to_owned(),
+            id: id.to_owned(),
+            owner: None,
+            created: loaded_at,
+            json: s.to_string(),
+        });
+    }
+    let mut collections = BTreeMap::new();
+    let mut aliases = HashSet::new();
+    for (i, c) in array(root, "collections", name)?.iter().enumerate() {
+        let at = format!("{name}.collections[{i}]");
+        let coll = load_collection(object(c, &at)?, &at)?;
+        if let Some(alias) = &coll.meta.alias
+            && !aliases.insert(alias.clone())
+        {
+            return err(&at, format!("alias '{alias}' is used by two collections"));
+        }
+        if collections.contains_key(&coll.meta.id) {
+            return err(&at, format!("collection id '{}' appears twice", coll.meta.id));
+        }
+        collections.insert(coll.meta.id.clone(), coll);
+    }
+    Ok(RootData {
+        information,
+        collections,
+        statuses,
+    })
+}
+
+struct ManifestEntry<'a> {
+    index: usize,
+    date_added: Timestamp,
+    version: &'a str,
+    media_type: Option<String>,
+}
+
+fn load_collection(c: &Map<String, Value>, at: &str) -> Result<CollectionData, MedallionFileError> {
+    let media_types = match c.get("media_types") {
+        None => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .map(|m| m.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .map_or_else(|| err(at, "'media_types' must be a list of strings"), Ok)?,
+        ),
+        Some(_) => return err(at, "'media_types' must be a list of strings"),
+    };
+    let meta = CollectionRecord {
+        id: string(c, "id", at)?.to_owned(),
+        title: string(c, "title", at)?.to_owned(),
+        description: opt_string(c, "description", at)?,
+        alias: opt_string(c, "alias", at)?,
+        can_read: boolean(c, "can_read", at)?,
+        can_write: boolean(c, "can_write", at)?,
+        media_types,
+        extra: c
+            .iter()
+            .filter(|(k, _)| !COLLECTION_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+    let mut manifest: HashMap<(String, Timestamp), ManifestEntry<'_>> = HashMap::new();
+    for (i, m) in array(c, "manifest", at)?.iter().enumerate() {
+        let mat = format!("{at}.manifest[{i}]");
+        let m = object(m, &mat)?;
+        let id = string(m, "id", &mat)?;
+        let version = string(m, "version", &mat)?;
+        let entry = ManifestEntry {
+            index: i,
+            date_added: timestamp(string(m, "date_added", &mat)?, &mat)?,
+            version,
+            media_type: opt_string(m, "media_type", &mat)?,
+        };
+        manifest
+            .entry((id.to_owned(), timestamp(version, &mat)?))
+            .or_insert(entry);
+    }
+    let mut loaded = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, o) in array(c, "objects", at)?.iter().enumerate() {
+        let oat = format!("{at}.objects[{i}]");
+        let o = object(o, &oat)?;
+        let id = string(o, "id", &oat)?;
+        let type_ = string(o, "type", &oat)?;
+        // medallion pairs an object with its manifest entry by modified, else created, else
+        // the hidden _date_added.
+        let version_field = ["modified", "created", "_date_added"]
+            .into_iter()
+            .find(|k| o.contains_key(*k));
+        let Some(field) = version_field else {
+            return err(&oat, "has no 'modified', 'created' or '_date_added' to version it by");
+        };
+        let version = timestamp(string(o, field, &oat)?, &oat)?;
+        if !seen.insert((id.to_owned(), version)) {
+            return err(&oat, format!("'{id}' version {version} appears twice"));
+        }
+        let Some(entry) = manifest.get(&(id.to_owned(), version)) else {
+            return err(&oat, format!("'{id}' version {version} has no manifest entry"));
+        };
+        let spec_version = match o.get("spec_version") {
+            Some(Value::String(s)) => match SpecVersion::parse(s) {
+                Some(v) => v,
+                None => return err(&oat, format!("spec_version '{s}' is not a version")),
+            },
+            Some(_) => return err(&oat, "'spec_version' must be a string"),
+            None if !o.contains_key("created") && !o.contains_key("modified") => SpecVersion::V2_1,
+            None => SpecVersion::V2_0,
+        };
+        let visible: Map<String, Value> = o
+            .iter()
+            .filter(|(k, _)| !k.starts_with('_'))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let json = Value::Object(visible).to_string();
+        loaded.push((
+            entry.date_added,
+            entry.index,
+            StoredVersion {
+                id: id.to_owned(),
+                type_: type_.to_owned(),
+                version,
+                version_text: entry.version.to_owned(),
+                spec_version,
+                media_type: entry
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| spec_version.media_type()),
+                position: Position {
+                    date_added: entry.date_added,
+                    seq: 0,
+                },
+                json: Arc::from(json),
+            },
+        ));
+    }
+    // Ties on date_added keep the manifest's order, as medallion's stable sort does.
+    loaded.sort_by_key(|(date_added, index, _)| (*date_added, *index));
+    let mut coll = CollectionData::new(meta);
+    for (date_added, _, version) in loaded {
+        coll.insert(version, date_added);
+    }
+    Ok(coll)
+}
+
+fn save_collection(c: &CollectionData) -> Value {
+    let meta = &c.meta;
+    let mut out = Map::new();
+    out.insert("id".into(), meta.id.clone().into());
+    out.insert("title".into(), meta.title.clone().into());
+    if let Some(d) = &meta.description {
+        out.insert("description".into(), d.clone().into());
+    }
+    if let Some(a) = &meta.alias {
+        out.insert("alias".into(), a.clone().into());
+    }
+    out.insert("can_read".into(), meta.can_read.into());
+    out.insert("can_write".into(), meta.can_write.into());
+    let media_types = meta.media_types.clone().unwrap_or_else(|| {
+        taxii_model::object::SUPPORTED_SPEC_VERSIONS
+            .iter()
+            .rev()
+            .map(|v| v.media_type())
+            .collect()
+    });
+    out.insert("media_types".into(), media_types.into());
+    for (k, v) in &meta.extra {
+        out.insert(k.clone(), v.clone());
+    }
+    let mut objects = Vec::new();
+    let mut manifest = Vec::new();
+    for v in c.versions() {
+        let mut obj = serde_json::from_str::<Value>(&v.json).unwrap_or(Value::Null);
+        if let Value::Object(o) = &mut obj
+            && !o.contains_key("modified")
+            && !o.contains_key("created")
+        {
+            // medallion finds an SCO's manifest entry through this hidden member.
+            o.insert("_date_added".into(), v.version_text.clone().into());
+        }
+        objects.push(obj);
+        let mut entry = Map::new();
+        entry.insert("id".into(), v.id.clone().into());
+        entry.insert("date_added".into(), v.date_added().to_taxii_string().into());
+        entry.insert("version".into(), v.version_text.clone().into());
+        entry.insert("media_type".into(), v.media_type.clone().into());
+        manifest.push(Value::Object(entry));
+    }
+    out.insert("objects".into(), Value::Array(objects));
+    out.insert("manifest".into(), Value::Array(manifest));
+    Value::Object(out)
+}
