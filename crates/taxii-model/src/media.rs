@@ -262,7 +262,10 @@ mod tests {
             Some("application/taxii+json; version=2.1; charset=utf-8"),
             t
         ));
-        assert!(content_type_is(Some("APPLICATION/TAXII+JSON;VERSION=2.1"), t));
+        assert!(content_type_is(
+            Some("APPLICATION/TAXII+JSON;VERSION=2.1"),
+            t
+        ));
         assert!(!content_type_is(None, t));
         assert!(!content_type_is(Some("application/json"), t));
         assert!(!content_type_is(

@@ -167,7 +167,10 @@ impl NewObject {
         else {
             return fail(failure, "'created' and 'modified' must be strings".into());
         };
-        failure.version = modified.clone().or_else(|| created.clone()).unwrap_or_default();
+        failure.version = modified
+            .clone()
+            .or_else(|| created.clone())
+            .unwrap_or_default();
         let Some(id) = id else {
             return fail(failure, "the object has no 'id'".into());
         };
@@ -175,7 +178,10 @@ impl NewObject {
             return fail(failure, "the object has no string 'type'".into());
         };
         let Some((prefix, _)) = split_stix_id(&id) else {
-            return fail(failure, format!("'{id}' is not a STIX identifier (type--UUID)"));
+            return fail(
+                failure,
+                format!("'{id}' is not a STIX identifier (type--UUID)"),
+            );
         };
         if prefix != type_ {
             return fail(
@@ -283,19 +289,44 @@ mod tests {
             ("[]", "JSON object"),
             (r#"{"type":"indicator"}"#, "no 'id'"),
             (&format!(r#"{{"id":"{id}"}}"#), "no string 'type'"),
-            (&format!(r#"{{"id":"{id}","type":"malware"}}"#), "does not match"),
-            (r#"{"id":"indicator-x","type":"indicator"}"#, "not a STIX identifier"),
-            (&format!(r#"{{"id":"{id}","type":"indicator","modified":"nope"}}"#), "'modified'"),
-            (&format!(r#"{{"id":"{id}","type":"indicator","created":"2017-01-01T00:00:00Z","modified":"2016-01-01T00:00:00Z"}}"#), "earlier"),
-            (&format!(r#"{{"id":"{id}","type":"indicator","spec_version":"2.2","created":"2017-01-01T00:00:00Z"}}"#), "not supported"),
-            (&format!(r#"{{"id":{{}},"type":"indicator"}}"#), "'id' must be a string"),
-            (&format!(r#"{{"id":"{id}","id":"{id}","type":"indicator"}}"#), "duplicate field"),
+            (
+                &format!(r#"{{"id":"{id}","type":"malware"}}"#),
+                "does not match",
+            ),
+            (
+                r#"{"id":"indicator-x","type":"indicator"}"#,
+                "not a STIX identifier",
+            ),
+            (
+                &format!(r#"{{"id":"{id}","type":"indicator","modified":"nope"}}"#),
+                "'modified'",
+            ),
+            (
+                &format!(
+                    r#"{{"id":"{id}","type":"indicator","created":"2017-01-01T00:00:00Z","modified":"2016-01-01T00:00:00Z"}}"#
+                ),
+                "earlier",
+            ),
+            (
+                &format!(
+                    r#"{{"id":"{id}","type":"indicator","spec_version":"2.2","created":"2017-01-01T00:00:00Z"}}"#
+                ),
+                "not supported",
+            ),
+            (r#"{"id":{},"type":"indicator"}"#, "'id' must be a string"),
+            (
+                &format!(r#"{{"id":"{id}","id":"{id}","type":"indicator"}}"#),
+                "duplicate field",
+            ),
         ];
         for (json, expect) in cases {
             let err = parse(json).unwrap_err();
             assert!(err.message.contains(expect), "{json}: {}", err.message);
         }
-        let err = parse(&format!(r#"{{"id":"{id}","type":"malware","modified":"2016-01-01T00:00:00Z"}}"#)).unwrap_err();
+        let err = parse(&format!(
+            r#"{{"id":"{id}","type":"malware","modified":"2016-01-01T00:00:00Z"}}"#
+        ))
+        .unwrap_err();
         assert_eq!(err.id, id);
         assert_eq!(err.version, "2016-01-01T00:00:00Z");
     }
@@ -309,8 +340,17 @@ mod tests {
     #[test]
     fn spec_versions_parse_and_order() {
         assert!(SpecVersion::V2_0 < SpecVersion::V2_1);
-        assert_eq!(SpecVersion::parse("2.10"), Some(SpecVersion { major: 2, minor: 10 }));
-        assert_eq!(SpecVersion::from_media_type("application/stix+json;version=2.0"), Some(SpecVersion::V2_0));
+        assert_eq!(
+            SpecVersion::parse("2.10"),
+            Some(SpecVersion {
+                major: 2,
+                minor: 10
+            })
+        );
+        assert_eq!(
+            SpecVersion::from_media_type("application/stix+json;version=2.0"),
+            Some(SpecVersion::V2_0)
+        );
         assert_eq!(SpecVersion::parse("2"), None);
     }
 }

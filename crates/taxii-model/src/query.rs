@@ -68,11 +68,17 @@ impl Params {
             .transpose()?;
         let list = |name: &str| -> Result<Option<Vec<String>>, QueryError> {
             self.get(name)
-                .map(|v| split_list(name, v).map(|items| items.into_iter().map(str::to_owned).collect()))
+                .map(|v| {
+                    split_list(name, v).map(|items| items.into_iter().map(str::to_owned).collect())
+                })
                 .transpose()
         };
         let ids = if spec.ids { list("match[id]")? } else { None };
-        let types = if spec.types { list("match[type]")? } else { None };
+        let types = if spec.types {
+            list("match[type]")?
+        } else {
+            None
+        };
         let versions = match self.get("match[version]") {
             Some(v) if spec.versions => parse_version_select(v)?,
             _ => spec.default_versions.clone(),
@@ -130,7 +136,10 @@ fn parse_version_select(v: &str) -> Result<VersionSelect, QueryError> {
             "last" => std::mem::replace(&mut select.last, true),
             ts => {
                 let t = Timestamp::parse(ts).map_err(|_| {
-                    invalid(P, format!("'{ts}' is neither first, last, all nor a timestamp"))
+                    invalid(
+                        P,
+                        format!("'{ts}' is neither first, last, all nor a timestamp"),
+                    )
                 })?;
                 if select.exact.contains(&t) {
                     true
@@ -308,7 +317,9 @@ impl Filter {
     }
 
     pub fn matches_id(&self, id: &str) -> bool {
-        self.ids.as_ref().is_none_or(|ids| ids.iter().any(|i| i == id))
+        self.ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|i| i == id))
     }
 }
 
@@ -326,15 +337,24 @@ mod tests {
             Params::parse(Some("match[type]=a&match[type]=b")).unwrap_err(),
             QueryError::Repeated("match[type]".into())
         );
-        assert!(Params::parse(Some("added_after=2016-01-01T00:00:00Z&added_after=2017-01-01T00:00:00Z")).is_err());
+        assert!(
+            Params::parse(Some(
+                "added_after=2016-01-01T00:00:00Z&added_after=2017-01-01T00:00:00Z"
+            ))
+            .is_err()
+        );
         assert!(Params::parse(Some("limit=1&limit=2")).is_err());
     }
 
     #[test]
     fn percent_encoded_names_and_values_are_decoded() {
-        let f = listing("match%5Btype%5D=indicator%2Cmalware&added_after=2016-01-01T00%3A00%3A00Z").unwrap();
+        let f = listing("match%5Btype%5D=indicator%2Cmalware&added_after=2016-01-01T00%3A00%3A00Z")
+            .unwrap();
         assert_eq!(f.types, Some(vec!["indicator".into(), "malware".into()]));
-        assert_eq!(f.added_after, Some(Timestamp::parse("2016-01-01T00:00:00Z").unwrap()));
+        assert_eq!(
+            f.added_after,
+            Some(Timestamp::parse("2016-01-01T00:00:00Z").unwrap())
+        );
     }
 
     #[test]
@@ -345,18 +365,28 @@ mod tests {
         }
         let p = Params::parse(Some("limit=5")).unwrap().paging().unwrap();
         assert_eq!(p.limit, Some(5));
-        let p = Params::parse(Some("limit=99999999999999999999999")).unwrap().paging().unwrap();
+        let p = Params::parse(Some("limit=99999999999999999999999"))
+            .unwrap()
+            .paging()
+            .unwrap();
         assert_eq!(p.limit, Some(u64::MAX));
     }
 
     #[test]
     fn version_lists_follow_the_spec() {
         assert_eq!(listing("").unwrap().versions, VersionSelect::last());
-        assert_eq!(listing("match[version]=all").unwrap().versions, VersionSelect::All);
+        assert_eq!(
+            listing("match[version]=all").unwrap().versions,
+            VersionSelect::All
+        );
         let f = listing("match[version]=last, first").unwrap();
         assert_eq!(
             f.versions,
-            VersionSelect::Some(Selection { first: true, last: true, exact: vec![] })
+            VersionSelect::Some(Selection {
+                first: true,
+                last: true,
+                exact: vec![]
+            })
         );
         for bad in [
             "all,last",
@@ -370,7 +400,9 @@ mod tests {
             assert!(listing(&format!("match[version]={bad}")).is_err(), "{bad}");
         }
         let f = listing("match[version]=2016-01-01T00:00:00.000Z,2017-01-01T00:00:00Z").unwrap();
-        let VersionSelect::Some(sel) = f.versions else { panic!() };
+        let VersionSelect::Some(sel) = f.versions else {
+            panic!()
+        };
         assert_eq!(sel.exact.len(), 2);
     }
 
@@ -383,13 +415,22 @@ mod tests {
             SpecSelect::Only(vec![SpecVersion::V2_0, SpecVersion::V2_1])
         );
         for bad in ["2", "two", "2.1.1", "2.", ",2.1"] {
-            assert!(listing(&format!("match[spec_version]={bad}")).is_err(), "{bad}");
+            assert!(
+                listing(&format!("match[spec_version]={bad}")).is_err(),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn bad_timestamps_and_empty_items_are_refused() {
-        for bad in ["added_after=yesterday", "added_after=", "match[id]=a,,b", "match[type]=", "next="] {
+        for bad in [
+            "added_after=yesterday",
+            "added_after=",
+            "match[id]=a,,b",
+            "match[type]=",
+            "next=",
+        ] {
             let r = Params::parse(Some(bad)).and_then(|p| {
                 p.paging()?;
                 p.filter(FilterSpec::listing())
@@ -400,7 +441,10 @@ mod tests {
 
     #[test]
     fn unknown_and_unused_parameters_are_ignored() {
-        assert_eq!(listing("match[foo]=bar&foo=1").unwrap(), listing("").unwrap());
+        assert_eq!(
+            listing("match[foo]=bar&foo=1").unwrap(),
+            listing("").unwrap()
+        );
         let p = Params::parse(Some("match[type]=!!!&match[id]=")).unwrap();
         assert!(p.filter(FilterSpec::one_object()).is_ok());
     }

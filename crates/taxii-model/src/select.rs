@@ -52,8 +52,16 @@ pub fn select_versions<T: VersionFacts>(
         return kept;
     };
     let by_version = |i: &&usize| versions[**i].version();
-    let first = sel.first.then(|| kept.iter().min_by_key(by_version)).flatten().copied();
-    let last = sel.last.then(|| kept.iter().max_by_key(by_version)).flatten().copied();
+    let first = sel
+        .first
+        .then(|| kept.iter().min_by_key(by_version))
+        .flatten()
+        .copied();
+    let last = sel
+        .last
+        .then(|| kept.iter().max_by_key(by_version))
+        .flatten()
+        .copied();
     kept.retain(|&i| {
         Some(i) == first || Some(i) == last || sel.exact.contains(&versions[i].version())
     });
@@ -92,33 +100,63 @@ mod tests {
     #[test]
     fn last_is_the_greatest_version_not_the_latest_arrival() {
         let v = [V(30, B, 1), V(10, B, 2), V(20, B, 3)];
-        assert_eq!(select_versions(&v, None, &SpecSelect::Latest, &sel(false, true, &[])), [0]);
-        assert_eq!(select_versions(&v, None, &SpecSelect::Latest, &sel(true, false, &[])), [1]);
-        assert_eq!(select_versions(&v, None, &SpecSelect::Latest, &sel(true, true, &[])), [0, 1]);
-        assert_eq!(select_versions(&v, None, &SpecSelect::Latest, &VersionSelect::All), [0, 1, 2]);
-        assert_eq!(select_versions(&v, None, &SpecSelect::Latest, &sel(false, false, &[20, 99])), [2]);
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Latest, &sel(false, true, &[])),
+            [0]
+        );
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Latest, &sel(true, false, &[])),
+            [1]
+        );
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Latest, &sel(true, true, &[])),
+            [0, 1]
+        );
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Latest, &VersionSelect::All),
+            [0, 1, 2]
+        );
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Latest, &sel(false, false, &[20, 99])),
+            [2]
+        );
     }
 
     #[test]
     fn first_and_last_coincide_once() {
         let v = [V(30, B, 1)];
-        assert_eq!(select_versions(&v, None, &SpecSelect::Latest, &sel(true, true, &[30])), [0]);
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Latest, &sel(true, true, &[30])),
+            [0]
+        );
     }
 
     #[test]
     fn latest_spec_version_hides_older_spec_versions_before_picking_last() {
         // A 2.0 version modified later than the 2.1 one is still hidden by default.
         let v = [V(2018, A, 1), V(2017, B, 2)];
-        assert_eq!(select_versions(&v, None, &SpecSelect::Latest, &VersionSelect::last()), [1]);
-        assert_eq!(select_versions(&v, None, &SpecSelect::Any, &VersionSelect::last()), [0]);
-        assert_eq!(select_versions(&v, None, &SpecSelect::Only(vec![A]), &VersionSelect::All), [0]);
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Latest, &VersionSelect::last()),
+            [1]
+        );
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Any, &VersionSelect::last()),
+            [0]
+        );
+        assert_eq!(
+            select_versions(&v, None, &SpecSelect::Only(vec![A]), &VersionSelect::All),
+            [0]
+        );
     }
 
     #[test]
     fn added_after_applies_before_first_and_last() {
         let v = [V(10, B, 100), V(20, B, 200)];
         let t = Some(Timestamp::from_nanos(150));
-        assert_eq!(select_versions(&v, t, &SpecSelect::Latest, &sel(true, false, &[])), [1]);
+        assert_eq!(
+            select_versions(&v, t, &SpecSelect::Latest, &sel(true, false, &[])),
+            [1]
+        );
         let t = Some(Timestamp::from_nanos(200));
         assert!(select_versions(&v, t, &SpecSelect::Latest, &VersionSelect::All).is_empty());
     }

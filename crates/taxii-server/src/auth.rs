@@ -97,7 +97,10 @@ mod tests {
             header("Bearer abc"),
             header("Basic"),
         ] {
-            assert!(matches!(authenticate(&s, &h), Err(ApiError::Unauthorized { .. })));
+            assert!(matches!(
+                authenticate(&s, &h),
+                Err(ApiError::Unauthorized { .. })
+            ));
         }
     }
 }

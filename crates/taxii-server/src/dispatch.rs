@@ -24,7 +24,9 @@ pub(crate) struct Ctx<'a> {
 
 pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Response {
     let head = req.method() == Method::HEAD;
-    let mut resp = handle(&app, req).await.unwrap_or_else(IntoResponse::into_response);
+    let mut resp = handle(&app, req)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
     if head {
         *resp.body_mut() = Body::empty();
     }

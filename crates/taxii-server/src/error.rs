@@ -130,10 +130,8 @@ impl From<StoreError> for ApiError {
 pub fn taxii_response(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut resp = Response::new(body.into());
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(TAXII_21),
-    );
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_21));
     resp
 }
 
@@ -182,7 +180,9 @@ mod tests {
         let resp = e.into_response();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
         (status, headers, serde_json::from_slice(&bytes).unwrap())
     }
 
@@ -190,7 +190,12 @@ mod tests {
     async fn every_error_is_a_taxii_error_resource() {
         let cases = [
             (ApiError::BadRequest("x".into()), 400),
-            (ApiError::Unauthorized { realm: "taxii".into() }, 401),
+            (
+                ApiError::Unauthorized {
+                    realm: "taxii".into(),
+                },
+                401,
+            ),
             (ApiError::Forbidden("x".into()), 403),
             (ApiError::not_found("x"), 404),
             (ApiError::MethodNotAllowed { allow: "GET, HEAD" }, 405),
@@ -215,8 +220,16 @@ mod tests {
 
     #[tokio::test]
     async fn challenges_and_allow_headers_are_set() {
-        let (_, h, _) = body_of(ApiError::Unauthorized { realm: "taxii".into() }).await;
-        assert!(h[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic realm=\"taxii\""));
+        let (_, h, _) = body_of(ApiError::Unauthorized {
+            realm: "taxii".into(),
+        })
+        .await;
+        assert!(
+            h[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic realm=\"taxii\"")
+        );
         let (_, h, _) = body_of(ApiError::MethodNotAllowed { allow: "GET, HEAD" }).await;
         assert_eq!(h[header::ALLOW], "GET, HEAD");
     }

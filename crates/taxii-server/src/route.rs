@@ -7,14 +7,38 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Discovery,
-    ApiRoot { root: String },
-    Status { root: String, id: String },
-    Collections { root: String },
-    Collection { root: String, collection: String },
-    Manifest { root: String, collection: String },
-    Objects { root: String, collection: String },
-    Object { root: String, collection: String, object: String },
-    Versions { root: String, collection: String, object: String },
+    ApiRoot {
+        root: String,
+    },
+    Status {
+        root: String,
+        id: String,
+    },
+    Collections {
+        root: String,
+    },
+    Collection {
+        root: String,
+        collection: String,
+    },
+    Manifest {
+        root: String,
+        collection: String,
+    },
+    Objects {
+        root: String,
+        collection: String,
+    },
+    Object {
+        root: String,
+        collection: String,
+        object: String,
+    },
+    Versions {
+        root: String,
+        collection: String,
+        object: String,
+    },
 }
 
 impl Route {
@@ -82,9 +106,18 @@ pub fn parse<'a>(path: &str, roots: impl IntoIterator<Item = &'a str>) -> Option
         [] => Route::ApiRoot { root },
         ["status", id] => Route::Status { root, id: own(id) },
         ["collections"] => Route::Collections { root },
-        ["collections", c] => Route::Collection { root, collection: own(c) },
-        ["collections", c, "manifest"] => Route::Manifest { root, collection: own(c) },
-        ["collections", c, "objects"] => Route::Objects { root, collection: own(c) },
+        ["collections", c] => Route::Collection {
+            root,
+            collection: own(c),
+        },
+        ["collections", c, "manifest"] => Route::Manifest {
+            root,
+            collection: own(c),
+        },
+        ["collections", c, "objects"] => Route::Objects {
+            root,
+            collection: own(c),
+        },
         ["collections", c, "objects", o] => Route::Object {
             root,
             collection: own(c),
@@ -113,29 +146,81 @@ mod tests {
     fn every_taxii_resource_is_recognised_with_or_without_trailing_slash() {
         assert_eq!(p("/taxii2/"), Some(Route::Discovery));
         assert_eq!(p("/taxii2"), Some(Route::Discovery));
-        assert_eq!(p("/api1/"), Some(Route::ApiRoot { root: "api1".into() }));
-        assert_eq!(p("/api1/status/abc"), Some(Route::Status { root: "api1".into(), id: "abc".into() }));
-        assert_eq!(p("/api1/collections/"), Some(Route::Collections { root: "api1".into() }));
+        assert_eq!(
+            p("/api1/"),
+            Some(Route::ApiRoot {
+                root: "api1".into()
+            })
+        );
+        assert_eq!(
+            p("/api1/status/abc"),
+            Some(Route::Status {
+                root: "api1".into(),
+                id: "abc".into()
+            })
+        );
+        assert_eq!(
+            p("/api1/collections/"),
+            Some(Route::Collections {
+                root: "api1".into()
+            })
+        );
         let c = || "c1".to_owned();
-        assert_eq!(p("/api1/collections/c1/"), Some(Route::Collection { root: "api1".into(), collection: c() }));
-        assert_eq!(p("/api1/collections/c1/manifest/"), Some(Route::Manifest { root: "api1".into(), collection: c() }));
-        assert_eq!(p("/api1/collections/c1/objects/"), Some(Route::Objects { root: "api1".into(), collection: c() }));
+        assert_eq!(
+            p("/api1/collections/c1/"),
+            Some(Route::Collection {
+                root: "api1".into(),
+                collection: c()
+            })
+        );
+        assert_eq!(
+            p("/api1/collections/c1/manifest/"),
+            Some(Route::Manifest {
+                root: "api1".into(),
+                collection: c()
+            })
+        );
+        assert_eq!(
+            p("/api1/collections/c1/objects/"),
+            Some(Route::Objects {
+                root: "api1".into(),
+                collection: c()
+            })
+        );
         assert_eq!(
             p("/api1/collections/c1/objects/indicator--1/versions"),
-            Some(Route::Versions { root: "api1".into(), collection: c(), object: "indicator--1".into() })
+            Some(Route::Versions {
+                root: "api1".into(),
+                collection: c(),
+                object: "indicator--1".into()
+            })
         );
     }
 
     #[test]
     fn nested_api_roots_take_the_longest_match() {
-        assert_eq!(p("/org/a/api1/collections/"), Some(Route::Collections { root: "org/a/api1".into() }));
+        assert_eq!(
+            p("/org/a/api1/collections/"),
+            Some(Route::Collections {
+                root: "org/a/api1".into()
+            })
+        );
         assert_eq!(p("/org/"), Some(Route::ApiRoot { root: "org".into() }));
         assert_eq!(p("/org/a/"), None);
     }
 
     #[test]
     fn unknown_paths_match_nothing() {
-        for path in ["/", "", "/nope/", "/api1/collections/c1/manifest/x/", "/api1//collections/", "/api1/channels/", "/api1/collections/c1/objects/o/versions/x/", "/api1/%zz/"] {
+        for path in [
+            "/",
+            "",
+            "/nope/",
+            "/api1/collections/c1/manifest/x/",
+            "/api1//collections/",
+            "/api1/channels/",
+            "/api1/collections/c1/objects/o/versions/x/",
+            "/api1/%zz/",
+        ] {
             assert_eq!(p(path), None, "{path}");
         }
     }
@@ -144,7 +229,10 @@ mod tests {
     fn segments_are_percent_decoded() {
         assert_eq!(
             p("/api1/collections/c%31/"),
-            Some(Route::Collection { root: "api1".into(), collection: "c1".into() })
+            Some(Route::Collection {
+                root: "api1".into(),
+                collection: "c1".into()
+            })
         );
     }
 }

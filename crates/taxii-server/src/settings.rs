@@ -45,7 +45,10 @@ impl fmt::Debug for Settings {
             .field("realm", &self.realm)
             .field("max_page_size", &self.max_page_size)
             .field("status_retention_secs", &self.status_retention_secs)
-            .field("default_max_content_length", &self.default_max_content_length)
+            .field(
+                "default_max_content_length",
+                &self.default_max_content_length,
+            )
             .field("cursor_key", &"<redacted>")
             .field("discovery_title", &self.discovery_title)
             .finish()

@@ -109,11 +109,17 @@ pub struct Page<T> {
 /// What became of one object of an Add Objects request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddOutcome {
-    Added { version: String },
+    Added {
+        version: String,
+    },
     /// The same version with the same content was already stored: a success.
-    AlreadyPresent { version: String },
+    AlreadyPresent {
+        version: String,
+    },
     /// The same version with different content is stored: the new one is refused.
-    Conflict { version: String },
+    Conflict {
+        version: String,
+    },
 }
 
 /// A status resource as stored: its JSON text is served verbatim.

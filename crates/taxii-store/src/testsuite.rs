@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
 use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
 use taxii_model::query::{FilterSpec, Params};
 use taxii_model::{Filter, NewObject, Position, Timestamp};
 
@@ -130,18 +130,34 @@ async fn adds_get_strictly_increasing_dates_and_latest_is_default(store: Arc<dyn
     assert_eq!(
         latest,
         vec![
-            ("indicator--00000000-0000-4000-8000-000000000001".into(), "2018-01-01T00:00:00.000Z".into()),
-            ("indicator--00000000-0000-4000-8000-000000000002".into(), "2016-05-01T00:00:00.000Z".into()),
+            (
+                "indicator--00000000-0000-4000-8000-000000000001".into(),
+                "2018-01-01T00:00:00.000Z".into()
+            ),
+            (
+                "indicator--00000000-0000-4000-8000-000000000002".into(),
+                "2016-05-01T00:00:00.000Z".into()
+            ),
         ]
     );
     let first = list(&*store, &filter("match[version]=first"), None).await;
     assert_eq!(first[0].1, "2016-01-01T00:00:00.000Z");
-    let exact = list(&*store, &filter("match[version]=2017-01-01T00:00:00Z"), None).await;
+    let exact = list(
+        &*store,
+        &filter("match[version]=2017-01-01T00:00:00Z"),
+        None,
+    )
+    .await;
     assert_eq!(exact.len(), 1);
     assert_eq!(exact[0].1, "2017-01-01T00:00:00.000Z");
     // A later request gets later dates even if the clock went backwards.
     store
-        .add_objects(ROOT, COLL, vec![indicator(3, "2016-01-01T00:00:00.000Z")], ts("2019-01-01T00:00:00Z"))
+        .add_objects(
+            ROOT,
+            COLL,
+            vec![indicator(3, "2016-01-01T00:00:00.000Z")],
+            ts("2019-01-01T00:00:00Z"),
+        )
         .await
         .unwrap();
     let page = store.list(ROOT, COLL, &q).await.unwrap();
@@ -151,7 +167,10 @@ async fn adds_get_strictly_increasing_dates_and_latest_is_default(store: Arc<dyn
 async fn duplicates_succeed_and_conflicts_are_reported(store: Arc<dyn Store>) {
     let now = ts("2020-01-01T00:00:00Z");
     let a = indicator(1, "2016-01-01T00:00:00.000Z");
-    store.add_objects(ROOT, COLL, vec![a.clone()], now).await.unwrap();
+    store
+        .add_objects(ROOT, COLL, vec![a.clone()], now)
+        .await
+        .unwrap();
     let before = list(&*store, &filter("match[version]=all"), None).await;
     let changed = obj(json!({
         "type": "indicator", "spec_version": "2.1", "id": a.id,
@@ -168,77 +187,191 @@ async fn duplicates_succeed_and_conflicts_are_reported(store: Arc<dyn Store>) {
     assert_eq!(
         out,
         vec![
-            AddOutcome::AlreadyPresent { version: "2016-01-01T00:00:00.000Z".into() },
-            AddOutcome::Conflict { version: "2016-01-01T00:00:00Z".into() },
+            AddOutcome::AlreadyPresent {
+                version: "2016-01-01T00:00:00.000Z".into()
+            },
+            AddOutcome::Conflict {
+                version: "2016-01-01T00:00:00Z".into()
+            },
         ]
     );
-    assert_eq!(list(&*store, &filter("match[version]=all"), None).await, before);
+    assert_eq!(
+        list(&*store, &filter("match[version]=all"), None).await,
+        before
+    );
 }
 
 async fn scos_get_a_stable_version(store: Arc<dyn Store>) {
-    let sco = obj(json!({"type": "ipv4-addr", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "1.2.3.4"}));
+    let sco = obj(
+        json!({"type": "ipv4-addr", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "1.2.3.4"}),
+    );
     let now = ts("2020-01-01T00:00:01.5Z");
-    let out = store.add_objects(ROOT, COLL, vec![sco.clone()], now).await.unwrap();
-    assert_eq!(out, vec![AddOutcome::Added { version: "2020-01-01T00:00:01.500000Z".into() }]);
-    let again = store.add_objects(ROOT, COLL, vec![sco], ts("2021-01-01T00:00:00Z")).await.unwrap();
-    assert_eq!(again, vec![AddOutcome::AlreadyPresent { version: "2020-01-01T00:00:01.500000Z".into() }]);
+    let out = store
+        .add_objects(ROOT, COLL, vec![sco.clone()], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![AddOutcome::Added {
+            version: "2020-01-01T00:00:01.500000Z".into()
+        }]
+    );
+    let again = store
+        .add_objects(ROOT, COLL, vec![sco], ts("2021-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![AddOutcome::AlreadyPresent {
+            version: "2020-01-01T00:00:01.500000Z".into()
+        }]
+    );
     let listed = list(&*store, &filter("match[version]=all"), None).await;
     assert_eq!(listed.len(), 1);
-    let v = store.list(ROOT, COLL, &ListQuery { filter: &filter(""), object_id: None, after: None, limit: 10 }).await.unwrap();
+    let v = store
+        .list(
+            ROOT,
+            COLL,
+            &ListQuery {
+                filter: &filter(""),
+                object_id: None,
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(v.items[0].spec_version, taxii_model::SpecVersion::V2_1);
     assert_eq!(v.items[0].media_type, "application/stix+json;version=2.1");
 }
 
 async fn filters_select_by_type_id_date_and_spec_version(store: Arc<dyn Store>) {
     let t0 = ts("2020-01-01T00:00:00Z");
-    let malware20 = obj(json!({"type": "malware", "id": "malware--fdd60b30-b67c-41e3-b0b9-f01faf20d111",
-        "created": "2017-01-27T13:49:53.997Z", "modified": "2018-02-27T13:49:53.997Z", "name": "old"}));
-    let malware21 = obj(json!({"type": "malware", "spec_version": "2.1", "id": "malware--fdd60b30-b67c-41e3-b0b9-f01faf20d111",
-        "created": "2017-01-27T13:49:53.997Z", "modified": "2017-01-27T13:49:53.997Z", "name": "new", "is_family": false}));
-    store.add_objects(ROOT, COLL, vec![indicator(1, "2016-01-01T00:00:00.000Z"), malware20], t0).await.unwrap();
+    let malware20 = obj(
+        json!({"type": "malware", "id": "malware--fdd60b30-b67c-41e3-b0b9-f01faf20d111",
+        "created": "2017-01-27T13:49:53.997Z", "modified": "2018-02-27T13:49:53.997Z", "name": "old"}),
+    );
+    let malware21 = obj(
+        json!({"type": "malware", "spec_version": "2.1", "id": "malware--fdd60b30-b67c-41e3-b0b9-f01faf20d111",
+        "created": "2017-01-27T13:49:53.997Z", "modified": "2017-01-27T13:49:53.997Z", "name": "new", "is_family": false}),
+    );
+    store
+        .add_objects(
+            ROOT,
+            COLL,
+            vec![indicator(1, "2016-01-01T00:00:00.000Z"), malware20],
+            t0,
+        )
+        .await
+        .unwrap();
     let t1 = ts("2020-06-01T00:00:00Z");
-    store.add_objects(ROOT, COLL, vec![malware21, indicator(2, "2016-01-01T00:00:00.000Z")], t1).await.unwrap();
-    let ids = |v: Vec<(String, String)>| v.into_iter().map(|(i, _)| i[..10].to_owned()).collect::<Vec<_>>();
-    assert_eq!(ids(list(&*store, &filter("match[type]=malware"), None).await), ["malware--f"]);
-    assert_eq!(ids(list(&*store, &filter("match[type]=indicator,malware"), None).await), ["indicator-", "malware--f", "indicator-"]);
-    assert_eq!(ids(list(&*store, &filter("match[type]=grouping"), None).await), Vec::<String>::new());
-    let by_id = filter("match[id]=indicator--00000000-0000-4000-8000-000000000002&match[type]=indicator");
+    store
+        .add_objects(
+            ROOT,
+            COLL,
+            vec![malware21, indicator(2, "2016-01-01T00:00:00.000Z")],
+            t1,
+        )
+        .await
+        .unwrap();
+    let ids = |v: Vec<(String, String)>| {
+        v.into_iter()
+            .map(|(i, _)| i[..10].to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(list(&*store, &filter("match[type]=malware"), None).await),
+        ["malware--f"]
+    );
+    assert_eq!(
+        ids(list(&*store, &filter("match[type]=indicator,malware"), None).await),
+        ["indicator-", "malware--f", "indicator-"]
+    );
+    assert_eq!(
+        ids(list(&*store, &filter("match[type]=grouping"), None).await),
+        Vec::<String>::new()
+    );
+    let by_id =
+        filter("match[id]=indicator--00000000-0000-4000-8000-000000000002&match[type]=indicator");
     assert_eq!(list(&*store, &by_id, None).await.len(), 1);
-    let both = filter("match[id]=indicator--00000000-0000-4000-8000-000000000002&match[type]=malware");
+    let both =
+        filter("match[id]=indicator--00000000-0000-4000-8000-000000000002&match[type]=malware");
     assert!(list(&*store, &both, None).await.is_empty());
     // added_after is strict, and applies before version selection.
-    let first_date = store.list(ROOT, COLL, &ListQuery { filter: &filter(""), object_id: None, after: None, limit: 1 }).await.unwrap().items[0].date_added();
+    let first_date = store
+        .list(
+            ROOT,
+            COLL,
+            &ListQuery {
+                filter: &filter(""),
+                object_id: None,
+                after: None,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .date_added();
     let after = filter(&format!("added_after={first_date}"));
-    assert_eq!(ids(list(&*store, &after, None).await), ["malware--f", "indicator-"]);
+    assert_eq!(
+        ids(list(&*store, &after, None).await),
+        ["malware--f", "indicator-"]
+    );
     // Default: only the latest spec version, even though the 2.0 version is modified later.
     let m = list(&*store, &filter("match[type]=malware"), None).await;
     assert_eq!(m[0].1, "2017-01-27T13:49:53.997Z");
-    let m20 = list(&*store, &filter("match[type]=malware&match[spec_version]=2.0"), None).await;
+    let m20 = list(
+        &*store,
+        &filter("match[type]=malware&match[spec_version]=2.0"),
+        None,
+    )
+    .await;
     assert_eq!(m20[0].1, "2018-02-27T13:49:53.997Z");
-    let both = list(&*store, &filter("match[type]=malware&match[spec_version]=2.0,2.1&match[version]=all"), None).await;
+    let both = list(
+        &*store,
+        &filter("match[type]=malware&match[spec_version]=2.0,2.1&match[version]=all"),
+        None,
+    )
+    .await;
     assert_eq!(both.len(), 2);
     // One object: the same rules, restricted to its id.
-    let one = list(&*store, &filter("match[version]=all"), Some("malware--fdd60b30-b67c-41e3-b0b9-f01faf20d111")).await;
+    let one = list(
+        &*store,
+        &filter("match[version]=all"),
+        Some("malware--fdd60b30-b67c-41e3-b0b9-f01faf20d111"),
+    )
+    .await;
     assert_eq!(one.len(), 1);
 }
 
 async fn pages_never_skip_or_repeat_while_others_add(store: Arc<dyn Store>) {
     let base = ts("2020-01-01T00:00:00Z");
-    let first: Vec<NewObject> = (0..25).map(|n| indicator(n, "2016-01-01T00:00:00.000Z")).collect();
+    let first: Vec<NewObject> = (0..25)
+        .map(|n| indicator(n, "2016-01-01T00:00:00.000Z"))
+        .collect();
     store.add_objects(ROOT, COLL, first, base).await.unwrap();
     let f = filter("");
     let mut seen = Vec::new();
     let mut after: Option<Position> = None;
     let mut round = 0u32;
     loop {
-        let q = ListQuery { filter: &f, object_id: None, after, limit: 7 };
+        let q = ListQuery {
+            filter: &f,
+            object_id: None,
+            after,
+            limit: 7,
+        };
         let page = store.list(ROOT, COLL, &q).await.unwrap();
         assert!(page.items.len() <= 7);
         seen.extend(page.items.iter().map(|v| v.id.clone()));
         after = page.items.last().map(|v| v.position).or(after);
         // Another client adds new objects and a newer version of an object already seen.
         if round < 2 {
-            let more = vec![indicator(100 + round, "2016-01-01T00:00:00.000Z"), indicator(0, &format!("2017-0{}-01T00:00:00.000Z", round + 1))];
+            let more = vec![
+                indicator(100 + round, "2016-01-01T00:00:00.000Z"),
+                indicator(0, &format!("2017-0{}-01T00:00:00.000Z", round + 1)),
+            ];
             store.add_objects(ROOT, COLL, more, base).await.unwrap();
         }
         round += 1;
@@ -249,25 +382,73 @@ async fn pages_never_skip_or_repeat_while_others_add(store: Arc<dyn Store>) {
     let unique: std::collections::HashSet<_> = seen.iter().collect();
     // 25 originals + 2 new ids; the newer versions of object 0 re-appear at the end once.
     assert_eq!(unique.len(), 27);
-    assert_eq!(seen.iter().filter(|i| i.ends_with("000000000000")).count(), 2);
+    assert_eq!(
+        seen.iter().filter(|i| i.ends_with("000000000000")).count(),
+        2
+    );
     assert_eq!(seen.len(), 28);
 }
 
 async fn deletes_remove_only_selected_versions(store: Arc<dyn Store>) {
     let now = ts("2020-01-01T00:00:00Z");
     let id = "indicator--00000000-0000-4000-8000-000000000001";
-    let versions = ["2016-01-01T00:00:00.000Z", "2017-01-01T00:00:00.000Z", "2018-01-01T00:00:00.000Z"];
-    store.add_objects(ROOT, COLL, versions.iter().map(|v| indicator(1, v)).collect(), now).await.unwrap();
-    let del = |q: &str| Params::parse(Some(q)).unwrap().filter(FilterSpec::delete()).unwrap();
-    assert_eq!(store.delete_versions(ROOT, COLL, id, &del("match[version]=2017-01-01T00:00:00Z")).await.unwrap(), 1);
-    assert_eq!(store.delete_versions(ROOT, COLL, id, &del("match[version]=2017-01-01T00:00:00Z")).await.unwrap(), 0);
-    assert_eq!(store.delete_versions(ROOT, COLL, id, &del("match[version]=last")).await.unwrap(), 1);
+    let versions = [
+        "2016-01-01T00:00:00.000Z",
+        "2017-01-01T00:00:00.000Z",
+        "2018-01-01T00:00:00.000Z",
+    ];
+    store
+        .add_objects(
+            ROOT,
+            COLL,
+            versions.iter().map(|v| indicator(1, v)).collect(),
+            now,
+        )
+        .await
+        .unwrap();
+    let del = |q: &str| {
+        Params::parse(Some(q))
+            .unwrap()
+            .filter(FilterSpec::delete())
+            .unwrap()
+    };
+    assert_eq!(
+        store
+            .delete_versions(ROOT, COLL, id, &del("match[version]=2017-01-01T00:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .delete_versions(ROOT, COLL, id, &del("match[version]=2017-01-01T00:00:00Z"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_versions(ROOT, COLL, id, &del("match[version]=last"))
+            .await
+            .unwrap(),
+        1
+    );
     let left = list(&*store, &filter("match[version]=all"), None).await;
     assert_eq!(left, vec![(id.to_owned(), versions[0].to_owned())]);
     assert!(store.object_exists(ROOT, COLL, id).await.unwrap());
-    assert_eq!(store.delete_versions(ROOT, COLL, id, &del("")).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .delete_versions(ROOT, COLL, id, &del(""))
+            .await
+            .unwrap(),
+        1
+    );
     assert!(!store.object_exists(ROOT, COLL, id).await.unwrap());
-    assert!(list(&*store, &filter("match[version]=all"), None).await.is_empty());
+    assert!(
+        list(&*store, &filter("match[version]=all"), None)
+            .await
+            .is_empty()
+    );
 }
 
 async fn statuses_are_kept_per_api_root_and_purged_by_age(store: Arc<dyn Store>) {
@@ -278,21 +459,51 @@ async fn statuses_are_kept_per_api_root_and_purged_by_age(store: Arc<dyn Store>)
         created: ts(created),
         json: format!(r#"{{"id":"{id}","status":"complete"}}"#),
     };
-    store.put_status(status("s-old", "2020-01-01T00:00:00Z")).await.unwrap();
-    store.put_status(status("s-new", "2020-01-03T00:00:00Z")).await.unwrap();
+    store
+        .put_status(status("s-old", "2020-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .put_status(status("s-new", "2020-01-03T00:00:00Z"))
+        .await
+        .unwrap();
     let got = store.status(ROOT, "s-old").await.unwrap().unwrap();
     assert_eq!(got.json, r#"{"id":"s-old","status":"complete"}"#);
     assert_eq!(got.owner.as_deref(), Some("alice"));
     assert!(store.status("other-root", "s-old").await.unwrap().is_none());
-    assert_eq!(store.purge_statuses(ts("2020-01-02T00:00:00Z")).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .purge_statuses(ts("2020-01-02T00:00:00Z"))
+            .await
+            .unwrap(),
+        1
+    );
     assert!(store.status(ROOT, "s-old").await.unwrap().is_none());
     assert!(store.status(ROOT, "s-new").await.unwrap().is_some());
 }
 
 async fn collections_are_ordered_and_found_by_alias(store: Arc<dyn Store>) {
-    store.put_collection(ROOT, collection("0a000000-0000-4000-8000-000000000000", Some("first"))).await.unwrap();
-    store.put_collection(ROOT, collection("ff000000-0000-4000-8000-000000000000", None)).await.unwrap();
-    let ids: Vec<String> = store.collections(ROOT).await.unwrap().into_iter().map(|c| c.id).collect();
+    store
+        .put_collection(
+            ROOT,
+            collection("0a000000-0000-4000-8000-000000000000", Some("first")),
+        )
+        .await
+        .unwrap();
+    store
+        .put_collection(
+            ROOT,
+            collection("ff000000-0000-4000-8000-000000000000", None),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = store
+        .collections(ROOT)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(ids, sorted);
@@ -307,9 +518,24 @@ async fn objects_round_trip_byte_for_byte(store: Arc<dyn Store>) {
     let text = r#"{ "type":"x-acme-widget","spec_version":"2.1","id":"x-acme-widget--6ba7b810-9dad-41d1-80b4-00c04fd430c8","created":"2016-01-01T00:00:00.123456789Z","modified":"2016-01-01T00:00:00.123456789Z","x_acme":{"nested":[1,2.50,"é"]} }"#;
     let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
     let o = NewObject::from_raw(&raw).unwrap();
-    store.add_objects(ROOT, COLL, vec![o], ts("2020-01-01T00:00:00Z")).await.unwrap();
+    store
+        .add_objects(ROOT, COLL, vec![o], ts("2020-01-01T00:00:00Z"))
+        .await
+        .unwrap();
     let f = filter("");
-    let page = store.list(ROOT, COLL, &ListQuery { filter: &f, object_id: None, after: None, limit: 10 }).await.unwrap();
+    let page = store
+        .list(
+            ROOT,
+            COLL,
+            &ListQuery {
+                filter: &f,
+                object_id: None,
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(&*page.items[0].json, text);
     assert_eq!(page.items[0].version_text, "2016-01-01T00:00:00.123456789Z");
 }

@@ -41,7 +41,12 @@ pub struct Cli {
 
     /// Configuration file (medallion JSON). Default: $MEDALLION_CONFFILE, else
     /// /etc/xdg/medallion/3/medallion.conf if it exists.
-    #[arg(short = 'c', long, env = "MEDALLION_CONFFILE", conflicts_with = "config_path")]
+    #[arg(
+        short = 'c',
+        long,
+        env = "MEDALLION_CONFFILE",
+        conflicts_with = "config_path"
+    )]
     pub conf_file: Option<PathBuf>,
 
     /// Directory whose *.json and *.conf files are merged over the configuration file, in

@@ -134,9 +134,8 @@ pub fn load_document(
             None => Some(PathBuf::from(DEFAULT_CONF_DIR)).filter(|d| d.is_dir()),
         };
         if let Some(dir) = dir {
-            let entries = std::fs::read_dir(&dir).or_else(|e| {
-                cfg_err(dir.display().to_string(), format!("cannot be read: {e}"))
-            })?;
+            let entries = std::fs::read_dir(&dir)
+                .or_else(|e| cfg_err(dir.display().to_string(), format!("cannot be read: {e}")))?;
             let mut paths: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -202,7 +201,10 @@ fn apply_env(doc: &mut Value, env: &dyn Fn(&str) -> Option<String>) -> Result<()
     Ok(())
 }
 
-fn section<'a>(doc: &'a Map<String, Value>, name: &str) -> Result<Option<&'a Map<String, Value>>, ConfigError> {
+fn section<'a>(
+    doc: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, ConfigError> {
     match doc.get(name) {
         None => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
@@ -224,7 +226,10 @@ fn flag(m: &Map<String, Value>, key: &str, at: &str) -> Result<Option<bool>, Con
     match m.get(key) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => cfg_err("configuration", format!("'{at}.{key}' must be true or false")),
+        Some(_) => cfg_err(
+            "configuration",
+            format!("'{at}.{key}' must be true or false"),
+        ),
     }
 }
 
@@ -232,7 +237,10 @@ fn path(m: &Map<String, Value>, key: &str) -> Result<Option<PathBuf>, ConfigErro
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(PathBuf::from(s))),
-        Some(_) => cfg_err("configuration", format!("'backend.{key}' must be a path string")),
+        Some(_) => cfg_err(
+            "configuration",
+            format!("'backend.{key}' must be a path string"),
+        ),
     }
 }
 
@@ -250,14 +258,18 @@ fn backend_config(backend: Option<&Map<String, Value>>) -> Result<BackendConfig,
             "MongoBackend" => cfg_err("configuration", MONGO_UNSUPPORTED),
             other => cfg_err(
                 "configuration",
-                format!("unknown backend '{other}' in backend.module_class (taxiid serves MemoryBackend data)"),
+                format!(
+                    "unknown backend '{other}' in backend.module_class (taxiid serves MemoryBackend data)"
+                ),
             ),
         },
         (Some(_), _) => cfg_err("configuration", "'backend.module_class' must be a string"),
         (None, Some(Value::String(t))) if t == "memory" => Ok(BackendConfig::Memory {
             filename: path(b, "data_file")?,
         }),
-        (None, Some(Value::String(t))) if t == "mongodb" => cfg_err("configuration", MONGO_UNSUPPORTED),
+        (None, Some(Value::String(t))) if t == "mongodb" => {
+            cfg_err("configuration", MONGO_UNSUPPORTED)
+        }
         (None, Some(t)) => cfg_err("configuration", format!("unknown backend type {t}")),
         (None, None) => cfg_err("configuration", "the backend section has no 'module_class'"),
     }
@@ -278,7 +290,10 @@ pub fn interpret(doc: &Value, files: Vec<PathBuf>) -> Result<Config, ConfigError
             let mut users = BTreeMap::new();
             for (name, v) in m {
                 let Value::String(p) = v else {
-                    return cfg_err("configuration", format!("the password of user '{name}' must be a string"));
+                    return cfg_err(
+                        "configuration",
+                        format!("the password of user '{name}' must be a string"),
+                    );
                 };
                 users.insert(name.clone(), p.clone());
             }
@@ -289,13 +304,21 @@ pub fn interpret(doc: &Value, files: Vec<PathBuf>) -> Result<Config, ConfigError
     let max_page_size = match int(taxii, "max_page_size", "taxii")? {
         None => 100,
         Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
-        Some(n) => return cfg_err("configuration", format!("'taxii.max_page_size' must be at least 1, not {n}")),
+        Some(n) => {
+            return cfg_err(
+                "configuration",
+                format!("'taxii.max_page_size' must be at least 1, not {n}"),
+            );
+        }
     };
     let interop = flag(taxii, "interop_requirements", "taxii")?.unwrap_or(false);
     let cleanup = flag(b, "run_cleanup_threads", "backend")?.unwrap_or(true);
     let retention = int(b, "status_retention", "backend")?.unwrap_or(86_400);
     if retention < -1 {
-        return cfg_err("configuration", "'backend.status_retention' must be -1 (keep forever) or a number of seconds");
+        return cfg_err(
+            "configuration",
+            "'backend.status_retention' must be -1 (keep forever) or a number of seconds",
+        );
     }
     if interop && (!cleanup || (retention != -1 && retention < 86_400)) {
         return cfg_err(
@@ -306,12 +329,22 @@ pub fn interpret(doc: &Value, files: Vec<PathBuf>) -> Result<Config, ConfigError
     let check_interval = match int(b, "check_interval", "backend")? {
         None => 10,
         Some(n) if n >= 1 => n.unsigned_abs(),
-        Some(_) => return cfg_err("configuration", "'backend.check_interval' must be at least 1 second"),
+        Some(_) => {
+            return cfg_err(
+                "configuration",
+                "'backend.check_interval' must be at least 1 second",
+            );
+        }
     };
     let next_token_secret = match taxii.get("next_token_secret") {
         None => None,
         Some(Value::String(s)) if s.len() >= 16 => Some(s.clone()),
-        Some(_) => return cfg_err("configuration", "'taxii.next_token_secret' must be a string of at least 16 characters"),
+        Some(_) => {
+            return cfg_err(
+                "configuration",
+                "'taxii.next_token_secret' must be a string of at least 16 characters",
+            );
+        }
     };
     Ok(Config {
         backend,
@@ -347,7 +380,12 @@ mod tests {
             "users": {"admin": "Password0", "user1": "Password1"},
             "taxii": {"max_page_size": 20}
         })).unwrap();
-        assert_eq!(c.backend, BackendConfig::Memory { filename: Some("data.json".into()) });
+        assert_eq!(
+            c.backend,
+            BackendConfig::Memory {
+                filename: Some("data.json".into())
+            }
+        );
         assert_eq!(c.users.unwrap().len(), 2);
         assert_eq!(c.max_page_size, 20);
         assert_eq!(c.status_retention, Some(3600));
@@ -357,7 +395,12 @@ mod tests {
     #[test]
     fn the_old_type_memory_form_is_understood() {
         let c = from(json!({"backend": {"type": "memory", "data_file": "d.json"}})).unwrap();
-        assert_eq!(c.backend, BackendConfig::Memory { filename: Some("d.json".into()) });
+        assert_eq!(
+            c.backend,
+            BackendConfig::Memory {
+                filename: Some("d.json".into())
+            }
+        );
     }
 
     #[test]
@@ -367,13 +410,16 @@ mod tests {
         assert_eq!(c.users, None);
         assert_eq!(c.max_page_size, 100);
         assert_eq!(c.status_retention, Some(86_400));
-        let forever = from(json!({"backend": {"module_class": "MemoryBackend", "status_retention": -1}})).unwrap();
+        let forever =
+            from(json!({"backend": {"module_class": "MemoryBackend", "status_retention": -1}}))
+                .unwrap();
         assert_eq!(forever.status_retention, None);
     }
 
     #[test]
     fn mongo_and_unknown_backends_are_refused_with_advice() {
-        let e = from(json!({"backend": {"module_class": "MongoBackend", "uri": "mongodb://x"}})).unwrap_err();
+        let e = from(json!({"backend": {"module_class": "MongoBackend", "uri": "mongodb://x"}}))
+            .unwrap_err();
         assert!(e.problem.contains("MemoryBackend"), "{e}");
         assert!(from(json!({"backend": {"type": "mongodb"}})).is_err());
         assert!(from(json!({"backend": {"module_class": "Nope"}})).is_err());
@@ -382,11 +428,19 @@ mod tests {
 
     #[test]
     fn interop_mode_requires_a_day_of_status_retention() {
-        let e = from(json!({"backend": {"module_class": "MemoryBackend", "status_retention": 60},
-                            "taxii": {"interop_requirements": true}})).unwrap_err();
+        let e = from(
+            json!({"backend": {"module_class": "MemoryBackend", "status_retention": 60},
+                            "taxii": {"interop_requirements": true}}),
+        )
+        .unwrap_err();
         assert!(e.problem.contains("24 hours"));
-        assert!(from(json!({"backend": {"module_class": "MemoryBackend", "run_cleanup_threads": false},
-                            "taxii": {"interop_requirements": true}})).is_err());
+        assert!(
+            from(
+                json!({"backend": {"module_class": "MemoryBackend", "run_cleanup_threads": false},
+                            "taxii": {"interop_requirements": true}})
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -401,20 +455,39 @@ mod tests {
     fn objects_merge_and_arrays_replace() {
         let mut a = json!({"users": {"a": "1"}, "list": [1, 2], "taxii": {"max_page_size": 5}});
         merge(&mut a, json!({"users": {"b": "2"}, "list": [3]}));
-        assert_eq!(a, json!({"users": {"a": "1", "b": "2"}, "list": [3], "taxii": {"max_page_size": 5}}));
+        assert_eq!(
+            a,
+            json!({"users": {"a": "1", "b": "2"}, "list": [3], "taxii": {"max_page_size": 5}})
+        );
     }
 
     #[test]
     fn files_directory_and_environment_merge_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("main.json");
-        std::fs::write(&file, r#"{"users": {"a": "1"}, "taxii": {"max_page_size": 5}}"#).unwrap();
+        std::fs::write(
+            &file,
+            r#"{"users": {"a": "1"}, "taxii": {"max_page_size": 5}}"#,
+        )
+        .unwrap();
         let confd = dir.path().join("config.d");
         std::fs::create_dir(&confd).unwrap();
-        std::fs::write(confd.join("20-b.conf"), r#"{"taxii": {"max_page_size": 7}}"#).unwrap();
-        std::fs::write(confd.join("10-a.json"), r#"{"users": {"b": "2"}, "taxii": {"max_page_size": 6}}"#).unwrap();
+        std::fs::write(
+            confd.join("20-b.conf"),
+            r#"{"taxii": {"max_page_size": 7}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            confd.join("10-a.json"),
+            r#"{"users": {"b": "2"}, "taxii": {"max_page_size": 6}}"#,
+        )
+        .unwrap();
         std::fs::write(confd.join("ignored.txt"), "not json").unwrap();
-        let sources = Sources { conf_file: Some(file), conf_dir: Some(confd.clone()), use_conf_dir: true };
+        let sources = Sources {
+            conf_file: Some(file),
+            conf_dir: Some(confd.clone()),
+            use_conf_dir: true,
+        };
         let (doc, files) = load_document(&sources, &no_env).unwrap();
         assert_eq!(files.len(), 3);
         let c = interpret(&doc, files).unwrap();
@@ -429,17 +502,33 @@ mod tests {
         let (doc, files) = load_document(&sources, &env).unwrap();
         let c = interpret(&doc, files).unwrap();
         assert_eq!(c.max_page_size, 9);
-        assert_eq!(c.backend, BackendConfig::Memory { filename: Some("/data.json".into()) });
+        assert_eq!(
+            c.backend,
+            BackendConfig::Memory {
+                filename: Some("/data.json".into())
+            }
+        );
         std::fs::write(confd.join("30-bad.json"), "[1]").unwrap();
         let e = load_document(&sources, &no_env).unwrap_err();
-        assert!(e.source.ends_with("30-bad.json") && e.problem.contains("JSON object"), "{e}");
+        assert!(
+            e.source.ends_with("30-bad.json") && e.problem.contains("JSON object"),
+            "{e}"
+        );
     }
 
     #[test]
     fn explicit_missing_paths_are_errors() {
-        let s = Sources { conf_file: Some("/nonexistent/taxiid.json".into()), conf_dir: None, use_conf_dir: false };
+        let s = Sources {
+            conf_file: Some("/nonexistent/taxiid.json".into()),
+            conf_dir: None,
+            use_conf_dir: false,
+        };
         assert!(load_document(&s, &no_env).is_err());
-        let s = Sources { conf_file: None, conf_dir: Some("/nonexistent/dir".into()), use_conf_dir: true };
+        let s = Sources {
+            conf_file: None,
+            conf_dir: Some("/nonexistent/dir".into()),
+            use_conf_dir: true,
+        };
         assert!(load_document(&s, &no_env).is_err());
         let bad = |k: &str| (k == "MEDALLION_TAXII_MAX_PAGE_SIZE").then(|| "x".to_owned());
         let s = Sources::default();

@@ -63,7 +63,10 @@ async fn seed_default(store: &dyn Store) -> Result<(), String> {
     let mut info = Map::new();
     info.insert("title".into(), "Default API root".into());
     info.insert("versions".into(), json!([TAXII_21]));
-    info.insert("max_content_length".into(), DEFAULT_MAX_CONTENT_LENGTH.into());
+    info.insert(
+        "max_content_length".into(),
+        DEFAULT_MAX_CONTENT_LENGTH.into(),
+    );
     store
         .put_api_root(ApiRootRecord {
             name: "api1".into(),
@@ -93,7 +96,14 @@ fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn random_bytes(buf: &mut [u8]) {
@@ -141,7 +151,12 @@ async fn open_store(config: &Config, now: taxii_model::Timestamp) -> Result<Open
             filename: Some(path),
         } => {
             let store = Arc::new(load_data_file(path, now)?);
-            if store.api_roots().await.map_err(|e| e.to_string())?.is_empty() {
+            if store
+                .api_roots()
+                .await
+                .map_err(|e| e.to_string())?
+                .is_empty()
+            {
                 return Err(format!("{}: defines no API root", path.display()));
             }
             Ok(Opened {
@@ -156,7 +171,9 @@ async fn open_store(config: &Config, now: taxii_model::Timestamp) -> Result<Open
             Ok(Opened {
                 store,
                 saveable: None,
-                description: "memory store with the default API root (data is not kept across restarts)".into(),
+                description:
+                    "memory store with the default API root (data is not kept across restarts)"
+                        .into(),
             })
         }
     }
@@ -166,9 +183,16 @@ async fn summary(store: &dyn Store) -> Result<String, String> {
     let roots = store.api_roots().await.map_err(|e| e.to_string())?;
     let mut collections = 0;
     for r in &roots {
-        collections += store.collections(&r.name).await.map_err(|e| e.to_string())?.len();
+        collections += store
+            .collections(&r.name)
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
     }
-    Ok(format!("{} API root(s), {collections} collection(s)", roots.len()))
+    Ok(format!(
+        "{} API root(s), {collections} collection(s)",
+        roots.len()
+    ))
 }
 
 async fn shutdown_signal() {
@@ -218,7 +242,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let opened = open_store(&config, clock.now()).await?;
     let described = summary(&*opened.store).await?;
     if cli.conf_check {
-        let files: Vec<String> = config.files.iter().map(|f| f.display().to_string()).collect();
+        let files: Vec<String> = config
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
         let users = config.users.as_ref().map_or(0, BTreeMap::len);
         println!(
             "configuration OK: files [{}]; {}; {described}; {users} user(s); max_page_size {}",
@@ -232,7 +260,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Some(u) if !u.is_empty() => u.clone(),
         _ => {
             let password = generated_password();
-            eprintln!("taxiid: no users are configured; log in as user 'admin' with password '{password}' (generated now, shown once)");
+            eprintln!(
+                "taxiid: no users are configured; log in as user 'admin' with password '{password}' (generated now, shown once)"
+            );
             BTreeMap::from([("admin".to_owned(), password)])
         }
     };

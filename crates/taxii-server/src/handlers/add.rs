@@ -45,7 +45,9 @@ fn envelope_members(body: &str) -> Result<Vec<&RawValue>, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
     let unprocessable = |m: &str| ApiError::Unprocessable(m.to_owned());
     let top: HashMap<String, &RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
-        unprocessable("the request body must be a TAXII envelope: a JSON object with an 'objects' list")
+        unprocessable(
+            "the request body must be a TAXII envelope: a JSON object with an 'objects' list",
+        )
     })?;
     if top.contains_key("type") {
         return Err(unprocessable(
@@ -88,7 +90,9 @@ pub(crate) async fn post(
             c.id
         )));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     if !content_type_is(content_type, &MediaType::TAXII_21) {
         return Err(ApiError::UnsupportedMediaType(format!(
             "the Content-Type must be {TAXII_21}"
@@ -110,7 +114,15 @@ pub(crate) async fn post(
     }
     let ids: Vec<(String, String)> = valid
         .iter()
-        .map(|o| (o.id.clone(), o.version.as_ref().map(|v| v.text.clone()).unwrap_or_default()))
+        .map(|o| {
+            (
+                o.id.clone(),
+                o.version
+                    .as_ref()
+                    .map(|v| v.text.clone())
+                    .unwrap_or_default(),
+            )
+        })
         .collect();
     let outcomes = ctx.app.store.add_objects(root, &c.id, valid, now).await?;
 
@@ -121,7 +133,9 @@ pub(crate) async fn post(
             Ok(i) => {
                 let id = &ids[i].0;
                 match outcomes.get(i) {
-                    Some(AddOutcome::Added { version }) => successes.push(detail(id, version, None)),
+                    Some(AddOutcome::Added { version }) => {
+                        successes.push(detail(id, version, None))
+                    }
                     Some(AddOutcome::AlreadyPresent { version }) => successes.push(detail(
                         id,
                         version,
@@ -132,7 +146,11 @@ pub(crate) async fn post(
                         version,
                         Some("a different object with this id and version is already stored"),
                     )),
-                    None => failures.push(detail(id, &ids[i].1, Some("the store did not report on this object"))),
+                    None => failures.push(detail(
+                        id,
+                        &ids[i].1,
+                        Some("the store did not report on this object"),
+                    )),
                 }
             }
         }

@@ -15,8 +15,14 @@ pub(crate) async fn get(ctx: &Ctx<'_>, roots: &[ApiRootRecord]) -> Result<Respon
         Some(stored) => stored,
         None => {
             let mut d = Map::new();
-            d.insert("title".into(), ctx.app.settings.discovery_title.clone().into());
-            let urls: Vec<Value> = roots.iter().map(|r| format!("/{}/", r.name).into()).collect();
+            d.insert(
+                "title".into(),
+                ctx.app.settings.discovery_title.clone().into(),
+            );
+            let urls: Vec<Value> = roots
+                .iter()
+                .map(|r| format!("/{}/", r.name).into())
+                .collect();
             if let [only] = urls.as_slice() {
                 d.insert("default".into(), only.clone());
             }

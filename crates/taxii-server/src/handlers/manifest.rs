@@ -25,6 +25,11 @@ pub(crate) async fn get(ctx: &Ctx<'_>, root: &str, collection: &str) -> Result<R
             .to_string()
         })
         .collect();
-    let body = paged_body("objects", &records, listed.page.more, listed.next.as_deref());
+    let body = paged_body(
+        "objects",
+        &records,
+        listed.page.more,
+        listed.next.as_deref(),
+    );
     Ok(page_response(body, &listed.page.items))
 }

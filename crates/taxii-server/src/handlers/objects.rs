@@ -43,7 +43,12 @@ pub(crate) async fn list_objects(
         .iter()
         .map(|v| v.json.to_string())
         .collect();
-    let body = paged_body("objects", &objects, listed.page.more, listed.next.as_deref());
+    let body = paged_body(
+        "objects",
+        &objects,
+        listed.page.more,
+        listed.next.as_deref(),
+    );
     Ok(page_response(body, &listed.page.items))
 }
 

@@ -10,7 +10,12 @@ use crate::error::ApiError;
 
 pub(crate) async fn get(ctx: &Ctx<'_>, root: &str, id: &str) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found(format!("status '{id}'"));
-    let status = ctx.app.store.status(root, id).await?.ok_or_else(not_found)?;
+    let status = ctx
+        .app
+        .store
+        .status(root, id)
+        .await?
+        .ok_or_else(not_found)?;
     if status
         .owner
         .as_ref()

@@ -18,13 +18,26 @@ pub(crate) async fn get(
     if !ctx.app.store.object_exists(root, &coll.id, object).await? {
         return Err(ApiError::not_found(format!("object '{object}'")));
     }
-    let listed = fetch_page(ctx, "versions", root, &coll, Some(object), FilterSpec::versions()).await?;
+    let listed = fetch_page(
+        ctx,
+        "versions",
+        root,
+        &coll,
+        Some(object),
+        FilterSpec::versions(),
+    )
+    .await?;
     let versions: Vec<String> = listed
         .page
         .items
         .iter()
         .map(|v| Value::from(v.version_text.as_str()).to_string())
         .collect();
-    let body = paged_body("versions", &versions, listed.page.more, listed.next.as_deref());
+    let body = paged_body(
+        "versions",
+        &versions,
+        listed.page.more,
+        listed.next.as_deref(),
+    );
     Ok(page_response(body, &listed.page.items))
 }

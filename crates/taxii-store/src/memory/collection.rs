@@ -121,10 +121,7 @@ impl CollectionData {
                 version_text: version_text.clone(),
                 spec_version: object.spec_version,
                 media_type,
-                position: Position {
-                    date_added,
-                    seq: 0,
-                },
+                position: Position { date_added, seq: 0 },
                 json: Arc::from(object.json),
             },
             date_added,
@@ -141,10 +138,15 @@ impl CollectionData {
     /// The positions of the versions of `id` that the filter selects.
     fn selected(&self, id: &str, filter: &Filter) -> Vec<Position> {
         let versions = self.versions_of(id);
-        select_versions(&versions, filter.added_after, &filter.spec_versions, &filter.versions)
-            .into_iter()
-            .map(|i| versions[i].position)
-            .collect()
+        select_versions(
+            &versions,
+            filter.added_after,
+            &filter.spec_versions,
+            &filter.versions,
+        )
+        .into_iter()
+        .map(|i| versions[i].position)
+        .collect()
     }
 
     pub(crate) fn list(&self, q: &ListQuery<'_>) -> Page<StoredVersion> {

@@ -38,7 +38,11 @@ fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, Medallio
     }
 }
 
-fn array<'a>(m: &'a Map<String, Value>, key: &str, at: &str) -> Result<&'a [Value], MedallionFileError> {
+fn array<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    at: &str,
+) -> Result<&'a [Value], MedallionFileError> {
     match m.get(key) {
         None => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
@@ -46,7 +50,11 @@ fn array<'a>(m: &'a Map<String, Value>, key: &str, at: &str) -> Result<&'a [Valu
     }
 }
 
-fn string<'a>(m: &'a Map<String, Value>, key: &str, at: &str) -> Result<&'a str, MedallionFileError> {
+fn string<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    at: &str,
+) -> Result<&'a str, MedallionFileError> {
     match m.get(key) {
         Some(Value::String(s)) => Ok(s),
         Some(_) => err(at, format!("'{key}' must be a string")),
@@ -54,7 +62,11 @@ fn string<'a>(m: &'a Map<String, Value>, key: &str, at: &str) -> Result<&'a str,
     }
 }
 
-fn opt_string(m: &Map<String, Value>, key: &str, at: &str) -> Result<Option<String>, MedallionFileError> {
+fn opt_string(
+    m: &Map<String, Value>,
+    key: &str,
+    at: &str,
+) -> Result<Option<String>, MedallionFileError> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -103,7 +115,10 @@ const COLLECTION_KEYS: [&str; 10] = [
 impl MemoryStore {
     /// Loads a medallion data file. `loaded_at` is when statuses in it count as created, so
     /// retention does not purge them the moment the server starts.
-    pub fn from_medallion(doc: &Value, loaded_at: Timestamp) -> Result<MemoryStore, MedallionFileError> {
+    pub fn from_medallion(
+        doc: &Value,
+        loaded_at: Timestamp,
+    ) -> Result<MemoryStore, MedallionFileError> {
         let top = object(doc, "the data file")?;
         let mut data = Data::default();
         for (key, value) in top {
@@ -137,7 +152,10 @@ impl MemoryStore {
                 .collect();
             let collections = root.collections.values().map(save_collection).collect();
             let mut r = Map::new();
-            r.insert("information".into(), Value::Object(root.information.clone()));
+            r.insert(
+                "information".into(),
+                Value::Object(root.information.clone()),
+            );
             r.insert("status".into(), Value::Array(statuses));
             r.insert("collections".into(), Value::Array(collections));
             top.insert(name.clone(), Value::Object(r));
@@ -146,7 +164,11 @@ impl MemoryStore {
     }
 }
 
-fn load_root(name: &str, root: &Map<String, Value>, loaded_at: Timestamp) -> Result<RootData, MedallionFileError> {
+fn load_root(
+    name: &str,
+    root: &Map<String, Value>,
+    loaded_at: Timestamp,
+) -> Result<RootData, MedallionFileError> {
     let information = match root.get("information") {
         Some(v) => object(v, &format!("{name}.information"))?.clone(),
         None => return err(name, "'information' is missing"),
@@ -174,7 +196,10 @@ fn load_root(name: &str, root: &Map<String, Value>, loaded_at: Timestamp) -> Res
             return err(&at, format!("alias '{alias}' is used by two collections"));
         }
         if collections.contains_key(&coll.meta.id) {
-            return err(&at, format!("collection id '{}' appears twice", coll.meta.id));
+            return err(
+                &at,
+                format!("collection id '{}' appears twice", coll.meta.id),
+            );
         }
         collections.insert(coll.meta.id.clone(), coll);
     }
@@ -246,14 +271,20 @@ fn load_collection(c: &Map<String, Value>, at: &str) -> Result<CollectionData, M
             .into_iter()
             .find(|k| o.contains_key(*k));
         let Some(field) = version_field else {
-            return err(&oat, "has no 'modified', 'created' or '_date_added' to version it by");
+            return err(
+                &oat,
+                "has no 'modified', 'created' or '_date_added' to version it by",
+            );
         };
         let version = timestamp(string(o, field, &oat)?, &oat)?;
         if !seen.insert((id.to_owned(), version)) {
             return err(&oat, format!("'{id}' version {version} appears twice"));
         }
         let Some(entry) = manifest.get(&(id.to_owned(), version)) else {
-            return err(&oat, format!("'{id}' version {version} has no manifest entry"));
+            return err(
+                &oat,
+                format!("'{id}' version {version} has no manifest entry"),
+            );
         };
         let spec_version = match o.get("spec_version") {
             Some(Value::String(s)) => match SpecVersion::parse(s) {

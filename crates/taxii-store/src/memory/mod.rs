@@ -265,7 +265,6 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_passes_the_store_test_suite() {
-        crate::testsuite::run_all(|| async { std::sync::Arc::new(MemoryStore::new()) as _ })
-            .await;
+        crate::testsuite::run_all(|| async { std::sync::Arc::new(MemoryStore::new()) as _ }).await;
     }
 }
