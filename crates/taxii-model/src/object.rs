@@ -153,6 +153,9 @@ impl NewObject {
         if !text.trim_start().starts_with('{') {
             return fail(failure, "an envelope member must be a JSON object".into());
         }
+        if let Err(e) = crate::json::check_unique_names(text) {
+            return fail(failure, e);
+        }
         let head: Head<'_> = match serde_json::from_str(text) {
             Ok(h) => h,
             Err(e) => return fail(failure, format!("the object could not be read: {e}")),
@@ -316,7 +319,11 @@ mod tests {
             (r#"{"id":{},"type":"indicator"}"#, "'id' must be a string"),
             (
                 &format!(r#"{{"id":"{id}","id":"{id}","type":"indicator"}}"#),
-                "duplicate field",
+                "'id' appears twice",
+            ),
+            (
+                &format!(r#"{{"id":"{id}","type":"indicator","x_a":{{"k":1,"k":2}}}}"#),
+                "'k' appears twice",
             ),
         ];
         for (json, expect) in cases {

@@ -28,6 +28,12 @@ pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Respo
         .await
         .unwrap_or_else(IntoResponse::into_response);
     if head {
+        // The GET's headers, Content-Length included, without its body.
+        use axum::body::HttpBody;
+        if let Some(len) = resp.body().size_hint().exact() {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
         *resp.body_mut() = Body::empty();
     }
     resp

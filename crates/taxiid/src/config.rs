@@ -101,6 +101,9 @@ fn read_json_object(path: &Path) -> Result<Value, ConfigError> {
         Err(e) => return cfg_err(src, format!("cannot be read: {e}")),
     };
     match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(_)) if let Err(e) = taxii_model::json::check_unique_names(&text) => {
+            cfg_err(src, e)
+        }
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => cfg_err(src, "must contain a JSON object"),
         Err(e) => cfg_err(src, format!("is not valid JSON: {e}")),
@@ -512,6 +515,23 @@ mod tests {
         let e = load_document(&sources, &no_env).unwrap_err();
         assert!(
             e.source.ends_with("30-bad.json") && e.problem.contains("JSON object"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_name_given_twice_in_a_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dup.json");
+        std::fs::write(&file, r#"{"users": {"a": "1", "a": "2"}}"#).unwrap();
+        let s = Sources {
+            conf_file: Some(file),
+            conf_dir: None,
+            use_conf_dir: false,
+        };
+        let e = load_document(&s, &no_env).unwrap_err();
+        assert!(
+            e.source.ends_with("dup.json") && e.problem.contains("'a' appears twice"),
             "{e}"
         );
     }

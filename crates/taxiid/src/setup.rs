@@ -55,7 +55,40 @@ fn load_data_file(path: &Path, now: taxii_model::Timestamp) -> Result<MemoryStor
         .map_err(|e| format!("{}: cannot be read: {e}", path.display()))?;
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| format!("{}: is not valid JSON: {e}", path.display()))?;
+    // Two API roots (or collections, users…) under one name would otherwise lose one silently.
+    taxii_model::json::check_unique_names(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    warn_about_discovery(&doc);
     MemoryStore::from_medallion(&doc, now).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// medallion serves its discovery document as stored, and so do we, but entries TAXII 2.1
+/// §4.1.1 does not allow are worth a warning: clients may refuse them.
+fn warn_about_discovery(doc: &Value) {
+    let Some(d) = doc.get("/discovery") else {
+        return;
+    };
+    let roots: Vec<&str> = d
+        .get("api_roots")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for url in &roots {
+        let relative_ok = url.starts_with('/') && !url.starts_with("//");
+        if !(relative_ok || url.starts_with("https://")) || url.contains('?') {
+            tracing::warn!(
+                url,
+                "discovery api_roots entry is neither an https:// URL nor an absolute path; served as stored"
+            );
+        }
+    }
+    if let Some(default) = d.get("default").and_then(Value::as_str)
+        && !roots.contains(&default)
+    {
+        tracing::warn!(
+            default,
+            "discovery default is not one of its api_roots; served as stored"
+        );
+    }
 }
 
 /// The API root and collection a server without data starts with.
