@@ -57,8 +57,9 @@ impl CollectionData {
         self.last_date_added = self.last_date_added.max(Some(date_added));
         version.position = position;
         let ids = self.by_id.entry(version.id.clone()).or_default();
-        ids.push(position);
-        ids.sort_unstable();
+        // Positions grow with every insert, so this is a push in practice; never a re-sort.
+        let at = ids.partition_point(|p| *p < position);
+        ids.insert(at, position);
         self.by_type
             .entry(version.type_.clone())
             .or_default()

@@ -378,3 +378,144 @@ fn save_collection(c: &CollectionData) -> Value {
     out.insert("manifest".into(), Value::Array(manifest));
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+    use serde_json::json;
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-01-01T00:00:00Z").unwrap()
+    }
+
+    fn sample() -> Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/medallion/data.json"
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_saved_file_loads_back_to_the_same_store() {
+        let first = MemoryStore::from_medallion(&sample(), now()).unwrap();
+        let saved = first.to_medallion();
+        let second = MemoryStore::from_medallion(&saved, now()).unwrap();
+        assert_eq!(second.to_medallion(), saved);
+        assert_eq!(
+            first.api_roots().await.unwrap(),
+            second.api_roots().await.unwrap()
+        );
+        // Hidden members are kept for medallion (the SCO's _date_added) but never in stored text.
+        let text = saved.to_string();
+        assert!(text.contains("\"_date_added\""));
+        let data = first.data.read();
+        let coll = &data.roots["trustgroup1"].collections["91a7b528-80eb-42ed-a74d-c6fbd5a26116"];
+        assert!(coll.versions().all(|v| !v.json.contains("_date_added")));
+        assert_eq!(coll.versions().count(), 9);
+    }
+
+    #[test]
+    fn every_date_added_and_version_string_is_kept() {
+        let store = MemoryStore::from_medallion(&sample(), now()).unwrap();
+        let saved = store.to_medallion();
+        // Saved collections come in id order, so find the one by its id.
+        let manifest = |doc: &Value| {
+            doc["trustgroup1"]["collections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == "91a7b528-80eb-42ed-a74d-c6fbd5a26116")
+                .unwrap()["manifest"]
+                .clone()
+        };
+        let mut original: Vec<Value> = manifest(&sample()).as_array().unwrap().clone();
+        assert_eq!(original.len(), 9);
+        let mut round: Vec<Value> = manifest(&saved).as_array().unwrap().clone();
+        let key = |v: &Value| format!("{}{}", v["id"], v["version"]);
+        original.sort_by_key(key);
+        round.sort_by_key(key);
+        assert_eq!(original, round);
+    }
+
+    fn load_err(doc: Value) -> String {
+        MemoryStore::from_medallion(&doc, now())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn broken_files_are_refused_with_the_place_and_the_problem() {
+        let coll = |extra: Value| {
+            let mut c = json!({"id": "c1", "title": "t", "can_read": true, "can_write": true});
+            merge_into(&mut c, extra);
+            json!({"r": {"information": {"title": "r"}, "collections": [c]}})
+        };
+        let obj = json!({"type": "indicator", "id": "indicator--6770298f-0fd8-471a-ab8c-1c658a46574e", "modified": "2016-01-01T00:00:00Z"});
+        let cases = [
+            (json!([]), "the data file: must be a JSON object"),
+            (json!({"r": {}}), "r: 'information' is missing"),
+            (
+                json!({"taxii2": {"information": {}}}),
+                "not a usable API root name",
+            ),
+            (
+                json!({"r": {"information": {}, "status": [{"status": "x"}]}}),
+                "r.status[0]: 'id' is missing",
+            ),
+            (
+                coll(json!({"can_read": "yes"})),
+                "'can_read' must be true or false",
+            ),
+            (coll(json!({"title": null})), "'title' must be a string"),
+            (
+                coll(json!({"objects": [obj]})),
+                "has no manifest entry",
+            ),
+            (
+                coll(
+                    json!({"objects": [obj], "manifest": [{"id": obj["id"], "version": "2016-01-01T00:00:00.000Z", "date_added": "soon"}]}),
+                ),
+                "manifest[0]",
+            ),
+            (
+                coll(json!({"objects": [{"type": "x", "id": "x--1"}]})),
+                "to version it by",
+            ),
+        ];
+        for (doc, expect) in cases {
+            let e = load_err(doc);
+            assert!(e.contains(expect), "expected {expect:?} in {e:?}");
+        }
+        let two = json!({"r": {"information": {}, "collections": [
+            {"id": "a", "title": "a", "alias": "x", "can_read": true, "can_write": true},
+            {"id": "b", "title": "b", "alias": "x", "can_read": true, "can_write": true}]}});
+        assert!(load_err(two).contains("alias 'x' is used by two collections"));
+    }
+
+    fn merge_into(base: &mut Value, extra: Value) {
+        if let (Value::Object(b), Value::Object(e)) = (base, extra) {
+            for (k, v) in e {
+                b.insert(k, v);
+            }
+        }
+    }
+
+    #[test]
+    fn equal_versions_in_any_format_pair_objects_with_their_manifest_entries() {
+        let doc = json!({"r": {"information": {}, "collections": [{
+            "id": "c", "title": "c", "can_read": true, "can_write": true,
+            "objects": [{"type": "indicator", "id": "indicator--6770298f-0fd8-471a-ab8c-1c658a46574e", "modified": "2016-01-01T00:00:00Z"}],
+            "manifest": [{"id": "indicator--6770298f-0fd8-471a-ab8c-1c658a46574e", "version": "2016-01-01T00:00:00.000Z", "date_added": "2016-01-02T00:00:00.123456Z"}]}]}});
+        let store = MemoryStore::from_medallion(&doc, now()).unwrap();
+        let data = store.data.read();
+        let v: Vec<_> = data.roots["r"].collections["c"].versions().collect();
+        assert_eq!(v[0].version_text, "2016-01-01T00:00:00.000Z");
+        assert_eq!(
+            v[0].date_added().to_taxii_string(),
+            "2016-01-02T00:00:00.123456Z"
+        );
+        assert_eq!(v[0].media_type, "application/stix+json;version=2.0");
+    }
+}
