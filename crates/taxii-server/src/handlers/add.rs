@@ -49,9 +49,13 @@ fn envelope_members(body: &str) -> Result<Vec<&RawValue>, ApiError> {
             "the request body must be a TAXII envelope: a JSON object with an 'objects' list",
         )
     })?;
-    if top.contains_key("type") {
+    // A STIX bundle is taken as an envelope (its 'type' and 'id' are ignored): stix2's
+    // TAXIICollectionSink posts bundles, and medallion accepts them.
+    if let Some(t) = top.get("type")
+        && serde_json::from_str::<String>(t.get()).ok().as_deref() != Some("bundle")
+    {
         return Err(unprocessable(
-            "the request body is a STIX bundle (it has a 'type'); post a TAXII envelope with an 'objects' list",
+            "the request body is a STIX object (it has a 'type'); post a TAXII envelope with an 'objects' list",
         ));
     }
     let objects = top
