@@ -64,7 +64,9 @@ impl Params {
     pub fn filter(&self, spec: FilterSpec) -> Result<Filter, QueryError> {
         let added_after = self
             .get("added_after")
-            .map(|v| Timestamp::parse(v).map_err(|e| invalid("added_after", e.to_string())))
+            .map(|v| {
+                Timestamp::parse_saturating(v).map_err(|e| invalid("added_after", e.to_string()))
+            })
             .transpose()?;
         let list = |name: &str| -> Result<Option<Vec<String>>, QueryError> {
             self.get(name)
@@ -135,7 +137,7 @@ fn parse_version_select(v: &str) -> Result<VersionSelect, QueryError> {
             "first" => std::mem::replace(&mut select.first, true),
             "last" => std::mem::replace(&mut select.last, true),
             ts => {
-                let t = Timestamp::parse(ts).map_err(|_| {
+                let t = Timestamp::parse_saturating(ts).map_err(|_| {
                     invalid(
                         P,
                         format!("'{ts}' is neither first, last, all nor a timestamp"),

@@ -54,6 +54,29 @@ impl Timestamp {
     /// Parses the STIX/TAXII timestamp grammar: `YYYY-MM-DDTHH:MM:SS`, an optional `.` with 1 to 9
     /// digits, and a literal `Z`. Calendar and clock ranges are checked.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        let (secs, fraction_nanos) = Self::parse_parts(text)?;
+        secs.checked_mul(NANOS_PER_SEC)
+            .and_then(|n| n.checked_add(fraction_nanos))
+            .map(Timestamp)
+            .ok_or_else(|| TimestampError {
+                text: text.to_owned(),
+                reason: "outside the supported range 1677-2262",
+            })
+    }
+
+    /// Like [`parse`](Self::parse), but an instant outside the representable range becomes the
+    /// earliest or latest one. For query bounds such as `added_after`, where a far-future
+    /// instant is valid and simply matches nothing.
+    pub fn parse_saturating(text: &str) -> Result<Self, TimestampError> {
+        let (secs, fraction_nanos) = Self::parse_parts(text)?;
+        Ok(Timestamp(
+            secs.saturating_mul(NANOS_PER_SEC)
+                .saturating_add(fraction_nanos),
+        ))
+    }
+
+    /// Seconds since the epoch and the nanoseconds of the fraction.
+    fn parse_parts(text: &str) -> Result<(i64, i64), TimestampError> {
         let fail = |reason| TimestampError {
             text: text.to_owned(),
             reason,
@@ -107,11 +130,10 @@ impl Timestamp {
             return Err(fail("no such time"));
         }
         let days = days_from_civil(year, month, day);
-        let secs = days * 86_400 + hour * 3_600 + minute * 60 + second;
-        secs.checked_mul(NANOS_PER_SEC)
-            .and_then(|n| n.checked_add(fraction_nanos))
-            .map(Timestamp)
-            .ok_or_else(|| fail("outside the supported range 1677-2262"))
+        Ok((
+            days * 86_400 + hour * 3_600 + minute * 60 + second,
+            fraction_nanos,
+        ))
     }
 
     /// The TAXII form: UTC, exactly six fractional digits, `Z`.
@@ -220,6 +242,19 @@ mod tests {
             let t = Timestamp::from_micros(micros);
             assert_eq!(Timestamp::parse(&t.to_taxii_string()).unwrap(), t);
         }
+    }
+
+    #[test]
+    fn saturating_parse_clamps_only_the_range() {
+        let far = Timestamp::parse_saturating("3000-01-01T00:00:00Z").unwrap();
+        assert_eq!(far, Timestamp::from_nanos(i64::MAX));
+        let early = Timestamp::parse_saturating("0001-01-01T00:00:00Z").unwrap();
+        assert_eq!(early, Timestamp::from_nanos(i64::MIN));
+        assert!(Timestamp::parse_saturating("3000-13-01T00:00:00Z").is_err());
+        assert_eq!(
+            Timestamp::parse_saturating("2016-01-01T00:00:00Z"),
+            Timestamp::parse("2016-01-01T00:00:00Z")
+        );
     }
 
     #[test]

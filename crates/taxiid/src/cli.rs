@@ -41,18 +41,13 @@ pub struct Cli {
 
     /// Configuration file (medallion JSON). Default: $MEDALLION_CONFFILE, else
     /// /etc/xdg/medallion/3/medallion.conf if it exists.
-    #[arg(
-        short = 'c',
-        long,
-        env = "MEDALLION_CONFFILE",
-        conflicts_with = "config_path"
-    )]
+    #[arg(short = 'c', long, conflicts_with = "config_path")]
     pub conf_file: Option<PathBuf>,
 
     /// Directory whose *.json and *.conf files are merged over the configuration file, in
     /// file-name order. Default: $MEDALLION_CONFDIR, else /etc/xdg/medallion/3/config.d if it
     /// exists.
-    #[arg(long, env = "MEDALLION_CONFDIR", conflicts_with = "no_conf_dir")]
+    #[arg(long, conflicts_with = "no_conf_dir")]
     pub conf_dir: Option<PathBuf>,
 
     /// Do not read a configuration directory.

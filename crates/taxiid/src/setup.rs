@@ -40,14 +40,37 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
     if cli.config_path.is_some() {
         tracing::warn!("the positional CONFIG_PATH is deprecated; use --conf-file");
     }
+    // The variables are defaults, as in medallion: the positional path wins over
+    // $MEDALLION_CONFFILE, and --no-conf-dir over $MEDALLION_CONFDIR (so they are read here,
+    // not by clap, which would call those combinations conflicts).
+    let env_path = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let sources = Sources {
-        conf_file: cli.config_path.clone().or_else(|| cli.conf_file.clone()),
-        conf_dir: cli.conf_dir.clone(),
+        conf_file: cli
+            .config_path
+            .clone()
+            .or_else(|| cli.conf_file.clone())
+            .or_else(|| env_path("MEDALLION_CONFFILE")),
+        conf_dir: cli
+            .conf_dir
+            .clone()
+            .or_else(|| env_path("MEDALLION_CONFDIR")),
         use_conf_dir: !cli.no_conf_dir,
     };
     let env = |k: &str| std::env::var(k).ok();
     let (doc, files) = config::load_document(&sources, &env).map_err(|e| e.to_string())?;
-    config::interpret(&doc, files).map_err(|e| e.to_string())
+    let read: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    config::interpret(&doc, files).map_err(|e| {
+        // Name the files a problem of the merged configuration can come from.
+        if e.source == "configuration" && !read.is_empty() {
+            format!("configuration ({}): {}", read.join(", "), e.problem)
+        } else {
+            e.to_string()
+        }
+    })
 }
 
 fn load_data_file(path: &Path, now: taxii_model::Timestamp) -> Result<MemoryStore, String> {

@@ -11,12 +11,17 @@ use super::json;
 use crate::dispatch::Ctx;
 use crate::error::ApiError;
 
-/// The body limit of POSTs under this API root.
+/// The largest integer a TAXII resource may carry (TAXII 2.1 §2: ±(2^53 − 1)).
+const MAX_TAXII_INTEGER: u64 = (1 << 53) - 1;
+
+/// The body limit of POSTs under this API root. A configured limit beyond the TAXII integer
+/// range is capped to it, so the value advertised is both valid and the one enforced.
 pub(crate) fn max_content_length(ctx: &Ctx<'_>, root: Option<&ApiRootRecord>) -> u64 {
     root.and_then(|r| r.information.get("max_content_length"))
         .and_then(Value::as_u64)
         .filter(|n| *n >= 1)
         .unwrap_or(ctx.app.settings.default_max_content_length)
+        .min(MAX_TAXII_INTEGER)
 }
 
 pub(crate) fn get(ctx: &Ctx<'_>, root: Option<&ApiRootRecord>) -> Result<Response, ApiError> {

@@ -94,11 +94,18 @@ impl CollectionData {
                     };
                 }
             }
-            // An SCO has no version of its own: identical content is the same version.
+            // An SCO has no version of its own: its stable version is the `date_added` of its
+            // first post, so identical content is that version again and different content
+            // conflicts with it (digest A-19), never a second version.
             None => {
                 if let Some(old) = existing.iter().find(|v| same_json(&v.json, &object.json)) {
                     return AddOutcome::AlreadyPresent {
                         version: old.version_text.clone(),
+                    };
+                }
+                if let Some(first) = existing.first() {
+                    return AddOutcome::Conflict {
+                        version: first.version_text.clone(),
                     };
                 }
             }
@@ -242,5 +249,60 @@ impl CollectionData {
             }
         }
         doomed.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::Map;
+    use serde_json::value::RawValue;
+
+    use super::*;
+
+    fn sco(json: &str) -> NewObject {
+        let raw: Box<RawValue> = serde_json::from_str(json).unwrap();
+        NewObject::from_raw(&raw).unwrap()
+    }
+
+    #[test]
+    fn a_changed_sco_conflicts_with_its_stable_version_instead_of_adding_another() {
+        let mut c = CollectionData::new(CollectionRecord {
+            id: "c".into(),
+            title: "c".into(),
+            description: None,
+            alias: None,
+            can_read: true,
+            can_write: true,
+            media_types: None,
+            extra: Map::new(),
+        });
+        let id = "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd";
+        let first = sco(&format!(
+            r#"{{"type":"ipv4-addr","id":"{id}","value":"1.2.3.4"}}"#
+        ));
+        let changed = sco(&format!(
+            r#"{{"type":"ipv4-addr","id":"{id}","value":"1.2.3.4","x_seen":2}}"#
+        ));
+        let t = |s| Timestamp::parse(s).unwrap();
+        let stable = "2020-01-01T00:00:00.000000Z".to_owned();
+        assert_eq!(
+            c.add(first.clone(), t("2020-01-01T00:00:00Z")),
+            AddOutcome::Added {
+                version: stable.clone()
+            }
+        );
+        assert_eq!(
+            c.add(changed, t("2020-01-02T00:00:00Z")),
+            AddOutcome::Conflict {
+                version: stable.clone()
+            }
+        );
+        assert_eq!(
+            c.add(first, t("2020-01-03T00:00:00Z")),
+            AddOutcome::AlreadyPresent { version: stable }
+        );
+        assert_eq!(c.versions().count(), 1);
     }
 }

@@ -469,10 +469,7 @@ mod tests {
                 "'can_read' must be true or false",
             ),
             (coll(json!({"title": null})), "'title' must be a string"),
-            (
-                coll(json!({"objects": [obj]})),
-                "has no manifest entry",
-            ),
+            (coll(json!({"objects": [obj]})), "has no manifest entry"),
             (
                 coll(
                     json!({"objects": [obj], "manifest": [{"id": obj["id"], "version": "2016-01-01T00:00:00.000Z", "date_added": "soon"}]}),

@@ -2,5 +2,22 @@
 //! Black-box tests: each starts the real `taxiid` binary and speaks HTTP to it. One test
 //! binary, one module per area; `docs/CONFORMANCE.md` maps checklist ids to these tests.
 
+mod add;
+mod auth;
+mod cli;
+mod collections;
+mod discovery;
+mod errors;
+mod filters;
+mod general;
 mod helpers;
+mod manifest;
+mod medallion;
+mod negotiation;
+mod object;
+mod objects;
+mod paging;
 mod smoke;
+mod status;
+mod stix;
+mod versions;
