@@ -786,3 +786,25 @@ async fn a_fully_successful_add_reports_every_object_as_a_success_and_nothing_el
         .json();
     assert_eq!(again, st);
 }
+
+#[tokio::test]
+async fn a_stix_bundle_is_taken_as_an_envelope_as_stix2_sinks_post_it() {
+    let s = TestServer::medallion();
+    let objects = [indicator(1, "2020-01-01T00:00:00.000Z")];
+    let bundle = json!({
+        "type": "bundle",
+        "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "objects": objects,
+    });
+    let r = s.post_objects(&objects_url(EMPTY), &bundle).await;
+    assert_status(
+        &r,
+        json!({
+            "status": "complete", "total_count": 1, "success_count": 1, "failure_count": 0,
+            "pending_count": 0,
+            "successes": [{"id": indicator_id(1), "version": "2020-01-01T00:00:00.000Z"}]
+        }),
+    );
+    let stored = s.get(&object_url(EMPTY, &indicator_id(1))).await;
+    assert_eq!(stored.json()["objects"][0], objects[0]);
+}

@@ -355,3 +355,29 @@ async fn a_saved_data_file_loads_again_with_identical_answers() {
         );
     }
 }
+
+#[tokio::test]
+async fn loaded_objects_keep_the_member_order_of_the_data_file() {
+    let s = TestServer::medallion();
+    let id = "x-acme-widget--a1b2c3d4-0000-4000-8000-00000000abcd";
+    let r = s
+        .get(&format!("{ROOT}collections/{RW}/objects/{id}/"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let stored = sample()["trustgroup1"]["collections"][0]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == id)
+        .unwrap()
+        .to_string();
+    let served = r.json()["objects"][0].to_string();
+    assert_eq!(served, stored);
+    assert!(
+        r.text.contains(&format!(
+            r#"{{"type":"x-acme-widget","spec_version":"2.1","id":"{id}","#
+        )),
+        "{}",
+        r.text
+    );
+}
