@@ -40,7 +40,7 @@ pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Respo
 }
 
 async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
-    let user = auth::authenticate(&app.settings, req.headers())?;
+    let user = auth::authenticate(app, req.headers()).await?;
     let roots = app.store.api_roots().await?;
     let route = route::parse(req.uri().path(), roots.iter().map(|r| r.name.as_str()))
         .ok_or_else(|| ApiError::NotFound("there is no TAXII resource at this path".into()))?;

@@ -5,6 +5,7 @@
 //! `date_added` order, id or type) and applies them. Expected per-object outcomes of an add are
 //! data ([`AddOutcome`]); [`StoreError`] is for infrastructure failures only.
 
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -39,16 +40,60 @@ pub struct ApiRootRecord {
     pub information: Map<String, Value>,
 }
 
-/// A collection's stored description. `can_read`/`can_write` are the collection-wide flags of
-/// medallion's data file.
+/// Who may read, or write, a collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    Everyone,
+    Nobody,
+    Users(BTreeSet<String>),
+}
+
+impl Grant {
+    /// medallion's collection-wide `can_read`/`can_write` flag.
+    pub fn from_flag(flag: bool) -> Self {
+        if flag { Grant::Everyone } else { Grant::Nobody }
+    }
+
+    pub fn allows(&self, user: &str) -> bool {
+        match self {
+            Grant::Everyone => true,
+            Grant::Nobody => false,
+            Grant::Users(users) => users.contains(user),
+        }
+    }
+
+    /// Stored form: `true`, `false` or a list of user names.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Grant::Everyone => Value::Bool(true),
+            Grant::Nobody => Value::Bool(false),
+            Grant::Users(users) => users.iter().cloned().collect(),
+        }
+    }
+
+    pub fn from_json(v: &Value) -> Option<Self> {
+        match v {
+            Value::Bool(b) => Some(Grant::from_flag(*b)),
+            Value::Array(a) => a
+                .iter()
+                .map(|u| u.as_str().map(str::to_owned))
+                .collect::<Option<BTreeSet<_>>>()
+                .map(Grant::Users),
+            _ => None,
+        }
+    }
+}
+
+/// A collection's stored description.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectionRecord {
     pub id: String,
     pub title: String,
     pub description: Option<String>,
     pub alias: Option<String>,
-    pub can_read: bool,
-    pub can_write: bool,
+    /// Who may read; the collection resource's `can_read` is this, evaluated for the caller.
+    pub read: Grant,
+    pub write: Grant,
     /// `None` when not configured: the collection accepts every supported STIX version.
     pub media_types: Option<Vec<String>>,
     /// Other members of the stored collection, passed through as medallion does.
@@ -134,6 +179,14 @@ pub struct StatusRecord {
     pub json: String,
 }
 
+/// A user account kept in the store (first-start admin, admin CLI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub name: String,
+    /// A PHC-format password hash (`$argon2id$…`); never a plaintext password.
+    pub password_hash: String,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
     /// `memory`, `sqlite`, ... for logs and health output.
@@ -156,6 +209,8 @@ pub trait Store: Send + Sync + Debug {
     ) -> StoreResult<Option<CollectionRecord>>;
     async fn put_collection(&self, api_root: &str, collection: CollectionRecord)
     -> StoreResult<()>;
+    /// Removes a collection with its objects; `false` when there was none.
+    async fn remove_collection(&self, api_root: &str, id: &str) -> StoreResult<bool>;
 
     /// Stores the objects in order, atomically, giving each added version a `date_added`
     /// strictly after every earlier one of the collection and not before `now`.
@@ -191,10 +246,32 @@ pub trait Store: Send + Sync + Debug {
         filter: &Filter,
     ) -> StoreResult<u64>;
 
+    /// Stores versions exactly as given (their `date_added`, version text and media type), as
+    /// an import does. Versions whose (id, version) is already stored are skipped, so importing
+    /// twice changes nothing. Returns how many were stored.
+    async fn import_versions(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        versions: Vec<StoredVersion>,
+    ) -> StoreResult<u64>;
+
     async fn put_status(&self, status: StatusRecord) -> StoreResult<()>;
+    /// Every status of an API root, oldest first (for export).
+    async fn statuses(&self, api_root: &str) -> StoreResult<Vec<StatusRecord>>;
     async fn status(&self, api_root: &str, id: &str) -> StoreResult<Option<StatusRecord>>;
     /// Removes statuses created before the instant; returns how many went.
     async fn purge_statuses(&self, created_before: Timestamp) -> StoreResult<u64>;
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>>;
+    async fn user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
+    /// Creates the user or replaces its password hash.
+    async fn put_user(&self, user: UserRecord) -> StoreResult<()>;
+    async fn remove_user(&self, name: &str) -> StoreResult<bool>;
+
+    /// Small named values the server keeps for itself (e.g. the `next` token key).
+    async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
 
     async fn health(&self) -> StoreResult<()>;
 }

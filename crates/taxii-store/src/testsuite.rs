@@ -11,7 +11,10 @@ use serde_json::{Map, Value, json};
 use taxii_model::query::{FilterSpec, Params};
 use taxii_model::{Filter, NewObject, Position, Timestamp};
 
-use crate::{AddOutcome, ApiRootRecord, CollectionRecord, ListQuery, StatusRecord, Store};
+use crate::{
+    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, StatusRecord, Store,
+    StoredVersion, UserRecord,
+};
 
 const ROOT: &str = "api1";
 const COLL: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
@@ -31,6 +34,10 @@ where
     statuses_are_kept_per_api_root_and_purged_by_age(setup(make().await).await).await;
     collections_are_ordered_and_found_by_alias(setup(make().await).await).await;
     objects_round_trip_byte_for_byte(setup(make().await).await).await;
+    imports_keep_their_dates_and_are_idempotent(setup(make().await).await).await;
+    users_and_meta_values_are_kept(setup(make().await).await).await;
+    removing_a_collection_removes_its_objects(setup(make().await).await).await;
+    per_user_grants_are_kept(setup(make().await).await).await;
 }
 
 async fn setup(store: Arc<dyn Store>) -> Arc<dyn Store> {
@@ -56,8 +63,8 @@ fn collection(id: &str, alias: Option<&str>) -> CollectionRecord {
         title: format!("collection {id}"),
         description: None,
         alias: alias.map(str::to_owned),
-        can_read: true,
-        can_write: true,
+        read: Grant::Everyone,
+        write: Grant::Everyone,
         media_types: None,
         extra: Map::new(),
     }
@@ -538,4 +545,167 @@ async fn objects_round_trip_byte_for_byte(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(&*page.items[0].json, text);
     assert_eq!(page.items[0].version_text, "2016-01-01T00:00:00.123456789Z");
+}
+
+async fn all_versions(store: &dyn Store) -> Vec<StoredVersion> {
+    let f = Params::parse(Some("match[version]=all&match[spec_version]=2.0,2.1"))
+        .unwrap()
+        .filter(FilterSpec::listing())
+        .unwrap();
+    let q = ListQuery {
+        filter: &f,
+        object_id: None,
+        after: None,
+        limit: 10_000,
+    };
+    store.list(ROOT, COLL, &q).await.unwrap().items
+}
+
+async fn imports_keep_their_dates_and_are_idempotent(store: Arc<dyn Store>) {
+    let version = |id: &str, v: &str, added: &str| StoredVersion {
+        id: id.into(),
+        type_: "indicator".into(),
+        version: ts(v),
+        version_text: v.into(),
+        spec_version: taxii_model::SpecVersion::V2_1,
+        media_type: "application/stix+json;version=2.1".into(),
+        position: Position {
+            date_added: ts(added),
+            seq: 0,
+        },
+        json: format!(r#"{{"type":"indicator","id":"{id}","modified":"{v}"}}"#).into(),
+    };
+    let a = "indicator--00000000-0000-4000-8000-00000000000a";
+    let batch = vec![
+        version(a, "2016-01-01T00:00:00.000Z", "2016-02-01T00:00:00.123456Z"),
+        version(a, "2017-01-01T00:00:00Z", "2016-02-01T00:00:00.123456Z"),
+        version(
+            "indicator--00000000-0000-4000-8000-00000000000b",
+            "2015-01-01T00:00:00.000Z",
+            "2015-06-01T00:00:00Z",
+        ),
+    ];
+    assert_eq!(
+        store
+            .import_versions(ROOT, COLL, batch.clone())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(store.import_versions(ROOT, COLL, batch).await.unwrap(), 0);
+    let stored = all_versions(&*store).await;
+    let seen: Vec<(String, String, String)> = stored
+        .iter()
+        .map(|v| {
+            (
+                v.id[v.id.len() - 10..].to_owned(),
+                v.version_text.clone(),
+                v.date_added().to_taxii_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "000000000b".to_owned(),
+                "2015-01-01T00:00:00.000Z".to_owned(),
+                "2015-06-01T00:00:00.000000Z".to_owned()
+            ),
+            (
+                "000000000a".to_owned(),
+                "2016-01-01T00:00:00.000Z".to_owned(),
+                "2016-02-01T00:00:00.123456Z".to_owned()
+            ),
+            (
+                "000000000a".to_owned(),
+                "2017-01-01T00:00:00Z".to_owned(),
+                "2016-02-01T00:00:00.123456Z".to_owned()
+            ),
+        ]
+    );
+    // A later add still gets a date after everything imported.
+    store
+        .add_objects(
+            ROOT,
+            COLL,
+            vec![indicator(9, "2016-01-01T00:00:00.000Z")],
+            ts("2010-01-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let last = all_versions(&*store).await.pop().unwrap();
+    assert!(last.date_added() > ts("2016-02-01T00:00:00.123456Z"));
+}
+
+async fn users_and_meta_values_are_kept(store: Arc<dyn Store>) {
+    assert!(store.users().await.unwrap().is_empty());
+    let alice = UserRecord {
+        name: "alice".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$abc$def".into(),
+    };
+    store.put_user(alice.clone()).await.unwrap();
+    store
+        .put_user(UserRecord {
+            name: "bob".into(),
+            password_hash: "$argon2id$x".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.user("alice").await.unwrap(), Some(alice));
+    let changed = UserRecord {
+        name: "alice".into(),
+        password_hash: "$argon2id$new".into(),
+    };
+    store.put_user(changed.clone()).await.unwrap();
+    assert_eq!(store.user("alice").await.unwrap(), Some(changed));
+    assert_eq!(store.users().await.unwrap().len(), 2);
+    assert!(store.remove_user("bob").await.unwrap());
+    assert!(!store.remove_user("bob").await.unwrap());
+    assert!(store.user("bob").await.unwrap().is_none());
+    assert!(store.meta("k").await.unwrap().is_none());
+    store.set_meta("k", "v1").await.unwrap();
+    store.set_meta("k", "v2").await.unwrap();
+    assert_eq!(store.meta("k").await.unwrap().as_deref(), Some("v2"));
+}
+
+async fn removing_a_collection_removes_its_objects(store: Arc<dyn Store>) {
+    store
+        .add_objects(
+            ROOT,
+            COLL,
+            vec![indicator(1, "2016-01-01T00:00:00.000Z")],
+            ts("2020-01-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert!(store.remove_collection(ROOT, COLL).await.unwrap());
+    assert!(!store.remove_collection(ROOT, COLL).await.unwrap());
+    assert!(store.collection(ROOT, COLL).await.unwrap().is_none());
+    // Re-created under the same id, it starts empty.
+    store
+        .put_collection(ROOT, collection(COLL, None))
+        .await
+        .unwrap();
+    assert!(all_versions(&*store).await.is_empty());
+    let status = StatusRecord {
+        api_root: ROOT.into(),
+        id: "s1".into(),
+        owner: None,
+        created: ts("2020-01-01T00:00:00Z"),
+        json: "{}".into(),
+    };
+    store.put_status(status.clone()).await.unwrap();
+    assert_eq!(store.statuses(ROOT).await.unwrap(), vec![status]);
+}
+
+async fn per_user_grants_are_kept(store: Arc<dyn Store>) {
+    let mut c = collection("0b000000-0000-4000-8000-000000000000", Some("shared"));
+    c.read = Grant::Users(["alice".to_owned(), "bob".to_owned()].into());
+    c.write = Grant::Nobody;
+    c.media_types = Some(vec!["application/stix+json;version=2.1".into()]);
+    c.description = Some("for partners".into());
+    c.extra.insert("x_acme_tier".into(), json!(2));
+    store.put_collection(ROOT, c.clone()).await.unwrap();
+    assert_eq!(store.collection(ROOT, "shared").await.unwrap(), Some(c));
 }

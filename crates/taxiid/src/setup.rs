@@ -10,7 +10,7 @@ use taxii_model::Clock;
 use taxii_model::media::TAXII_21;
 use taxii_server::{AppState, Settings, SystemClock};
 use taxii_store::memory::MemoryStore;
-use taxii_store::{ApiRootRecord, CollectionRecord, Store};
+use taxii_store::{ApiRootRecord, CollectionRecord, Grant, Store};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, LogLevel};
@@ -137,8 +137,8 @@ async fn seed_default(store: &dyn Store) -> Result<(), String> {
         title: "Default collection".into(),
         description: Some("Created at first start; readable and writable by every user.".into()),
         alias: Some("default".into()),
-        can_read: true,
-        can_write: true,
+        read: Grant::Everyone,
+        write: Grant::Everyone,
         media_types: None,
         extra: Map::new(),
     };

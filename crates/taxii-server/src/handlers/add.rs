@@ -88,7 +88,7 @@ pub(crate) async fn post(
     limit: u64,
 ) -> Result<Response, ApiError> {
     let c = collection(ctx, root, coll).await?;
-    if !c.can_write {
+    if !c.write.allows(&ctx.user.name) {
         return Err(ApiError::Forbidden(format!(
             "writing to collection '{}' is not permitted",
             c.id

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 
 /// The collection resource. `media_types` is always present: the configured list, or every
 /// STIX version the server accepts.
-pub(crate) fn resource(c: &CollectionRecord) -> Value {
+pub(crate) fn resource(c: &CollectionRecord, user: &str) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), c.id.clone().into());
     m.insert("title".into(), c.title.clone().into());
@@ -22,8 +22,8 @@ pub(crate) fn resource(c: &CollectionRecord) -> Value {
     if let Some(a) = &c.alias {
         m.insert("alias".into(), a.clone().into());
     }
-    m.insert("can_read".into(), c.can_read.into());
-    m.insert("can_write".into(), c.can_write.into());
+    m.insert("can_read".into(), c.read.allows(user).into());
+    m.insert("can_write".into(), c.write.allows(user).into());
     let media_types: Vec<String> = match &c.media_types {
         Some(list) if !list.is_empty() => list.clone(),
         _ => SUPPORTED_SPEC_VERSIONS
@@ -46,7 +46,10 @@ pub(crate) async fn list(ctx: &Ctx<'_>, root: &str) -> Result<Response, ApiError
     if !collections.is_empty() {
         body.insert(
             "collections".into(),
-            collections.iter().map(resource).collect(),
+            collections
+                .iter()
+                .map(|c| resource(c, &ctx.user.name))
+                .collect(),
         );
     }
     Ok(json(StatusCode::OK, Value::Object(body).to_string()))
@@ -54,5 +57,8 @@ pub(crate) async fn list(ctx: &Ctx<'_>, root: &str) -> Result<Response, ApiError
 
 pub(crate) async fn get(ctx: &Ctx<'_>, root: &str, id: &str) -> Result<Response, ApiError> {
     let c = super::collection(ctx, root, id).await?;
-    Ok(json(StatusCode::OK, resource(&c).to_string()))
+    Ok(json(
+        StatusCode::OK,
+        resource(&c, &ctx.user.name).to_string(),
+    ))
 }

@@ -43,7 +43,7 @@ pub(crate) async fn readable(
     id_or_alias: &str,
 ) -> Result<CollectionRecord, ApiError> {
     let c = collection(ctx, root, id_or_alias).await?;
-    if !c.can_read {
+    if !c.read.allows(&ctx.user.name) {
         return Err(ApiError::Forbidden(format!(
             "reading collection '{}' is not permitted",
             c.id

@@ -73,7 +73,8 @@ pub(crate) async fn delete(
     object: &str,
 ) -> Result<Response, ApiError> {
     let c = collection(ctx, root, coll).await?;
-    match (c.can_read, c.can_write) {
+    let user = ctx.user.name.as_str();
+    match (c.read.allows(user), c.write.allows(user)) {
         (false, false) => return Err(ApiError::not_found(format!("collection '{coll}'"))),
         (true, true) => {}
         _ => {

@@ -139,6 +139,26 @@ impl CollectionData {
         }
     }
 
+    /// Stores an imported version with its own `date_added`, unless its (id, version) is
+    /// already there. Returns whether it was stored.
+    pub(crate) fn import(&mut self, version: StoredVersion) -> bool {
+        if self
+            .versions_of(&version.id)
+            .iter()
+            .any(|v| v.version == version.version)
+        {
+            return false;
+        }
+        if let Some(types) = &mut self.meta.media_types
+            && !types.contains(&version.media_type)
+        {
+            types.push(version.media_type.clone());
+        }
+        let date_added = version.date_added();
+        self.insert(version, date_added);
+        true
+    }
+
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.by_id.contains_key(id)
     }
@@ -260,6 +280,7 @@ mod tests {
     use serde_json::value::RawValue;
 
     use super::*;
+    use crate::Grant;
 
     fn sco(json: &str) -> NewObject {
         let raw: Box<RawValue> = serde_json::from_str(json).unwrap();
@@ -273,8 +294,8 @@ mod tests {
             title: "c".into(),
             description: None,
             alias: None,
-            can_read: true,
-            can_write: true,
+            read: Grant::Everyone,
+            write: Grant::Everyone,
             media_types: None,
             extra: Map::new(),
         });

@@ -14,7 +14,7 @@ use taxii_model::{Position, SpecVersion, Timestamp};
 
 use super::collection::CollectionData;
 use super::{Data, MemoryStore, RootData};
-use crate::{CollectionRecord, StatusRecord, StoredVersion};
+use crate::{CollectionRecord, Grant, StatusRecord, StoredVersion};
 
 /// What is wrong with a data file, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -233,8 +233,8 @@ fn load_collection(c: &Map<String, Value>, at: &str) -> Result<CollectionData, M
         title: string(c, "title", at)?.to_owned(),
         description: opt_string(c, "description", at)?,
         alias: opt_string(c, "alias", at)?,
-        can_read: boolean(c, "can_read", at)?,
-        can_write: boolean(c, "can_write", at)?,
+        read: Grant::from_flag(boolean(c, "can_read", at)?),
+        write: Grant::from_flag(boolean(c, "can_write", at)?),
         media_types,
         extra: c
             .iter()
@@ -342,8 +342,9 @@ fn save_collection(c: &CollectionData) -> Value {
     if let Some(a) = &meta.alias {
         out.insert("alias".into(), a.clone().into());
     }
-    out.insert("can_read".into(), meta.can_read.into());
-    out.insert("can_write".into(), meta.can_write.into());
+    // medallion knows only collection-wide flags: a per-user grant is saved as no access.
+    out.insert("can_read".into(), (meta.read == Grant::Everyone).into());
+    out.insert("can_write".into(), (meta.write == Grant::Everyone).into());
     let media_types = meta.media_types.clone().unwrap_or_else(|| {
         taxii_model::object::SUPPORTED_SPEC_VERSIONS
             .iter()

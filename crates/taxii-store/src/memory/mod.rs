@@ -17,7 +17,7 @@ use taxii_model::{Filter, NewObject, Timestamp};
 
 use crate::{
     AddOutcome, ApiRootRecord, CollectionRecord, ListQuery, Page, StatusRecord, Store, StoreError,
-    StoreResult, StoredVersion,
+    StoreResult, StoredVersion, UserRecord,
 };
 use collection::CollectionData;
 pub use medallion::MedallionFileError;
@@ -31,6 +31,8 @@ pub struct MemoryStore {
 struct Data {
     discovery: Option<Map<String, Value>>,
     roots: BTreeMap<String, RootData>,
+    users: BTreeMap<String, UserRecord>,
+    meta: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -181,6 +183,29 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn remove_collection(&self, api_root: &str, id: &str) -> StoreResult<bool> {
+        let mut data = self.data.write();
+        Ok(data
+            .roots
+            .get_mut(api_root)
+            .and_then(|r| r.collections.remove(id))
+            .is_some())
+    }
+
+    async fn import_versions(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        versions: Vec<StoredVersion>,
+    ) -> StoreResult<u64> {
+        self.with_collection_mut(api_root, collection_id, |coll| {
+            versions
+                .into_iter()
+                .map(|v| u64::from(coll.import(v)))
+                .sum()
+        })
+    }
+
     async fn add_objects(
         &self,
         api_root: &str,
@@ -234,6 +259,15 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn statuses(&self, api_root: &str) -> StoreResult<Vec<StatusRecord>> {
+        let data = self.data.read();
+        Ok(data
+            .roots
+            .get(api_root)
+            .map(|r| r.statuses.clone())
+            .unwrap_or_default())
+    }
+
     async fn status(&self, api_root: &str, id: &str) -> StoreResult<Option<StatusRecord>> {
         let data = self.data.read();
         Ok(data
@@ -252,6 +286,35 @@ impl Store for MemoryStore {
             purged += (before - root.statuses.len()) as u64;
         }
         Ok(purged)
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        Ok(self.data.read().users.values().cloned().collect())
+    }
+
+    async fn user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
+        Ok(self.data.read().users.get(name).cloned())
+    }
+
+    async fn put_user(&self, user: UserRecord) -> StoreResult<()> {
+        self.data.write().users.insert(user.name.clone(), user);
+        Ok(())
+    }
+
+    async fn remove_user(&self, name: &str) -> StoreResult<bool> {
+        Ok(self.data.write().users.remove(name).is_some())
+    }
+
+    async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.data.read().meta.get(key).cloned())
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.data
+            .write()
+            .meta
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
     }
 
     async fn health(&self) -> StoreResult<()> {
