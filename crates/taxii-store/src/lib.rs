@@ -15,6 +15,8 @@ use taxii_model::select::VersionFacts;
 use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
 
 pub mod memory;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 

@@ -1,0 +1,430 @@
+//! Object versions in SQLite: adds and imports (one transaction each), pages by seeking on
+//! `(ckey, date_added, seq)`, and deletes. Version selection is `taxii_model::select`, applied
+//! to each candidate object's versions, exactly as the memory store does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde_json::Value;
+use taxii_model::object::same_json;
+use taxii_model::select::{VersionFacts, select_versions};
+use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
+
+use super::{ckey, db_err};
+use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
+
+/// A `ListQuery` that can move to the blocking pool.
+#[derive(Debug, Clone)]
+pub(super) struct OwnedQuery {
+    filter: Filter,
+    object_id: Option<String>,
+    after: Option<Position>,
+    limit: usize,
+}
+
+impl From<&ListQuery<'_>> for OwnedQuery {
+    fn from(q: &ListQuery<'_>) -> Self {
+        OwnedQuery {
+            filter: q.filter.clone(),
+            object_id: q.object_id.map(str::to_owned),
+            after: q.after,
+            limit: q.limit,
+        }
+    }
+}
+
+const VERSION_COLUMNS: &str =
+    "seq, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json";
+
+fn version_row(r: &Row<'_>) -> rusqlite::Result<StoredVersion> {
+    let seq: i64 = r.get(0)?;
+    Ok(StoredVersion {
+        position: Position {
+            date_added: Timestamp::from_nanos(r.get(1)?),
+            seq: seq.unsigned_abs(),
+        },
+        id: r.get(2)?,
+        type_: r.get(3)?,
+        version: Timestamp::from_nanos(r.get(4)?),
+        version_text: r.get(5)?,
+        spec_version: SpecVersion {
+            major: r.get(6)?,
+            minor: r.get(7)?,
+        },
+        media_type: r.get(8)?,
+        json: Arc::from(r.get::<_, String>(9)?),
+    })
+}
+
+/// What selection needs of a version, without its JSON.
+struct Facts {
+    seq: i64,
+    version: Timestamp,
+    spec: SpecVersion,
+    date_added: Timestamp,
+}
+
+impl VersionFacts for Facts {
+    fn version(&self) -> Timestamp {
+        self.version
+    }
+    fn spec_version(&self) -> SpecVersion {
+        self.spec
+    }
+    fn date_added(&self) -> Timestamp {
+        self.date_added
+    }
+}
+
+fn facts_of(conn: &Connection, ckey: i64, id: &str) -> StoreResult<Vec<Facts>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, version, spec_major, spec_minor, date_added FROM objects
+             WHERE ckey = ?1 AND id = ?2 ORDER BY date_added, seq",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![ckey, id], |r| {
+            Ok(Facts {
+                seq: r.get(0)?,
+                version: Timestamp::from_nanos(r.get(1)?),
+                spec: SpecVersion {
+                    major: r.get(2)?,
+                    minor: r.get(3)?,
+                },
+                date_added: Timestamp::from_nanos(r.get(4)?),
+            })
+        })
+        .map_err(db_err)?;
+    rows.map(|r| r.map_err(db_err)).collect()
+}
+
+/// The seqs of the versions of `id` that the filter selects.
+fn selected(conn: &Connection, ckey: i64, id: &str, filter: &Filter) -> StoreResult<Vec<i64>> {
+    let facts = facts_of(conn, ckey, id)?;
+    Ok(select_versions(
+        &facts,
+        filter.added_after,
+        &filter.spec_versions,
+        &filter.versions,
+    )
+    .into_iter()
+    .map(|i| facts[i].seq)
+    .collect())
+}
+
+fn placeholders(n: usize, first: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub(super) fn list(
+    conn: &Connection,
+    api_root: &str,
+    collection_id: &str,
+    q: &OwnedQuery,
+) -> StoreResult<Page<StoredVersion>> {
+    let key = ckey(conn, api_root, collection_id)?;
+    let filter = &q.filter;
+    let floor = [
+        q.after,
+        filter.added_after.map(|t| Position {
+            date_added: t,
+            seq: u64::MAX,
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    let (mut after_date, mut after_seq) = floor.map_or((i64::MIN, i64::MIN), |p| {
+        (
+            p.date_added.nanos(),
+            i64::try_from(p.seq).unwrap_or(i64::MAX),
+        )
+    });
+    let want = q.limit.saturating_add(1);
+    let ids: Option<Vec<String>> = q
+        .object_id
+        .clone()
+        .map(|i| vec![i])
+        .or_else(|| filter.ids.clone());
+    let types = filter.types.clone().filter(|_| q.object_id.is_none());
+    // Fixed parameters: ?1 ckey, ?2/?3 the position to seek past, ?4 batch size; lists after.
+    let mut sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = ?1 AND (date_added, seq) > (?2, ?3)"
+    );
+    let mut list_params: Vec<String> = Vec::new();
+    if let Some(ids) = &ids {
+        sql.push_str(&format!(" AND id IN ({})", placeholders(ids.len(), 5)));
+        list_params.extend(ids.iter().cloned());
+    }
+    if let Some(types) = &types {
+        let first = 5 + list_params.len();
+        sql.push_str(&format!(
+            " AND type IN ({})",
+            placeholders(types.len(), first)
+        ));
+        list_params.extend(types.iter().cloned());
+    }
+    sql.push_str(" ORDER BY date_added, seq LIMIT ?4");
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let batch = want.clamp(64, 1000);
+    let mut chosen: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut found: Vec<StoredVersion> = Vec::new();
+    loop {
+        let mut args: Vec<rusqlite::types::Value> = vec![
+            key.into(),
+            after_date.into(),
+            after_seq.into(),
+            i64::try_from(batch).unwrap_or(1000).into(),
+        ];
+        args.extend(list_params.iter().cloned().map(Into::into));
+        let rows: Vec<StoredVersion> = stmt
+            .query_map(params_from_iter(args), version_row)
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let exhausted = rows.len() < batch;
+        for v in rows {
+            after_date = v.position.date_added.nanos();
+            after_seq = i64::try_from(v.position.seq).unwrap_or(i64::MAX);
+            let seq = after_seq;
+            let keep = match chosen.get(&v.id) {
+                Some(seqs) => seqs.contains(&seq),
+                None => {
+                    let seqs = selected(conn, key, &v.id, filter)?;
+                    let keep = seqs.contains(&seq);
+                    chosen.insert(v.id.clone(), seqs);
+                    keep
+                }
+            };
+            if keep {
+                found.push(v);
+                if found.len() == want {
+                    break;
+                }
+            }
+        }
+        if exhausted || found.len() == want {
+            break;
+        }
+    }
+    let more = found.len() > q.limit;
+    found.truncate(q.limit);
+    Ok(Page { items: found, more })
+}
+
+/// The collection's high-water `date_added` and its media types.
+fn collection_state(
+    conn: &Connection,
+    key: i64,
+) -> StoreResult<(Option<Timestamp>, Option<Vec<String>>)> {
+    let (last, media): (Option<i64>, Option<String>) = conn
+        .query_row(
+            "SELECT last_date_added, media_types FROM collections WHERE ckey = ?1",
+            params![key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(db_err)?;
+    let media = media
+        .map(|m| serde_json::from_str(&m))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("collection media types: {e}")))?;
+    Ok((last.map(Timestamp::from_nanos), media))
+}
+
+fn save_collection_state(
+    conn: &Connection,
+    key: i64,
+    last: Option<Timestamp>,
+    media: &Option<Vec<String>>,
+) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE collections SET last_date_added = ?2, media_types = ?3 WHERE ckey = ?1",
+        params![
+            key,
+            last.map(Timestamp::nanos),
+            media.as_ref().map(|m| Value::from(m.clone()).to_string())
+        ],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn note_media_type(media: &mut Option<Vec<String>>, media_type: &str) {
+    if let Some(list) = media
+        && !list.iter().any(|m| m == media_type)
+    {
+        list.push(media_type.to_owned());
+    }
+}
+
+fn insert(conn: &Connection, key: i64, v: &StoredVersion) -> StoreResult<usize> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO objects
+           (ckey, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .map_err(db_err)?
+    .execute(params![
+        key,
+        v.position.date_added.nanos(),
+        v.id,
+        v.type_,
+        v.version.nanos(),
+        v.version_text,
+        v.spec_version.major,
+        v.spec_version.minor,
+        v.media_type,
+        &*v.json,
+    ])
+    .map_err(db_err)
+}
+
+/// The outcome for an object whose version may already be stored, if it is.
+fn existing_outcome(conn: &Connection, key: i64, o: &NewObject) -> StoreResult<Option<AddOutcome>> {
+    match &o.version {
+        Some(v) => {
+            let old: Option<String> = conn
+                .prepare_cached(
+                    "SELECT json FROM objects WHERE ckey = ?1 AND id = ?2 AND version = ?3",
+                )
+                .map_err(db_err)?
+                .query_row(params![key, o.id, v.instant.nanos()], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            Ok(old.map(|old| {
+                let version = v.text.clone();
+                if same_json(&old, &o.json) {
+                    AddOutcome::AlreadyPresent { version }
+                } else {
+                    AddOutcome::Conflict { version }
+                }
+            }))
+        }
+        // An SCO has one stable version: the first one stored.
+        None => {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT version_text, json FROM objects WHERE ckey = ?1 AND id = ?2 ORDER BY date_added, seq",
+                )
+                .map_err(db_err)?;
+            let olds: Vec<(String, String)> = stmt
+                .query_map(params![key, o.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db_err)?
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            if let Some((version, _)) = olds.iter().find(|(_, j)| same_json(j, &o.json)) {
+                return Ok(Some(AddOutcome::AlreadyPresent {
+                    version: version.clone(),
+                }));
+            }
+            Ok(olds
+                .into_iter()
+                .next()
+                .map(|(version, _)| AddOutcome::Conflict { version }))
+        }
+    }
+}
+
+pub(super) fn add(
+    conn: &mut Connection,
+    api_root: &str,
+    collection_id: &str,
+    objects: Vec<NewObject>,
+    now: Timestamp,
+) -> StoreResult<Vec<AddOutcome>> {
+    let tx = conn.transaction().map_err(db_err)?;
+    let key = ckey(&tx, api_root, collection_id)?;
+    let (mut last, mut media) = collection_state(&tx, key)?;
+    let now = now.truncate_to_micros();
+    let mut outcomes = Vec::with_capacity(objects.len());
+    for o in objects {
+        if let Some(outcome) = existing_outcome(&tx, key, &o)? {
+            outcomes.push(outcome);
+            continue;
+        }
+        // Strictly after everything the collection ever held, so paging by date never loses
+        // a tie and a cursor never lands before a new object.
+        let date_added = match last {
+            Some(l) if l >= now => l.next_micro(),
+            _ => now,
+        };
+        last = Some(date_added);
+        let (version, version_text) = match o.version {
+            Some(v) => (v.instant, v.text),
+            None => (date_added, date_added.to_taxii_string()),
+        };
+        let media_type = o.spec_version.media_type();
+        note_media_type(&mut media, &media_type);
+        insert(
+            &tx,
+            key,
+            &StoredVersion {
+                id: o.id,
+                type_: o.type_,
+                version,
+                version_text: version_text.clone(),
+                spec_version: o.spec_version,
+                media_type,
+                position: Position { date_added, seq: 0 },
+                json: Arc::from(o.json),
+            },
+        )?;
+        outcomes.push(AddOutcome::Added {
+            version: version_text,
+        });
+    }
+    save_collection_state(&tx, key, last, &media)?;
+    tx.commit().map_err(db_err)?;
+    Ok(outcomes)
+}
+
+pub(super) fn import(
+    conn: &mut Connection,
+    api_root: &str,
+    collection_id: &str,
+    versions: Vec<StoredVersion>,
+) -> StoreResult<u64> {
+    let tx = conn.transaction().map_err(db_err)?;
+    let key = ckey(&tx, api_root, collection_id)?;
+    let (mut last, mut media) = collection_state(&tx, key)?;
+    let mut stored = 0u64;
+    // Ties on date_added keep the order given, as the sequence numbers follow insertion.
+    for v in &versions {
+        if insert(&tx, key, v)? == 1 {
+            stored += 1;
+            last = last.max(Some(v.position.date_added));
+            note_media_type(&mut media, &v.media_type);
+        }
+    }
+    save_collection_state(&tx, key, last, &media)?;
+    tx.commit().map_err(db_err)?;
+    Ok(stored)
+}
+
+pub(super) fn delete(
+    conn: &mut Connection,
+    api_root: &str,
+    collection_id: &str,
+    object_id: &str,
+    filter: &Filter,
+) -> StoreResult<u64> {
+    let tx = conn.transaction().map_err(db_err)?;
+    let key = ckey(&tx, api_root, collection_id)?;
+    let doomed = selected(&tx, key, object_id, filter)?;
+    let mut deleted = 0u64;
+    {
+        let mut stmt = tx
+            .prepare_cached("DELETE FROM objects WHERE seq = ?1")
+            .map_err(db_err)?;
+        for seq in &doomed {
+            deleted += stmt.execute(params![seq]).map_err(db_err)? as u64;
+        }
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(deleted)
+}
