@@ -80,8 +80,10 @@ impl VersionFacts for Facts {
 fn facts_of(conn: &Connection, ckey: i64, id: &str) -> StoreResult<Vec<Facts>> {
     let mut stmt = conn
         .prepare_cached(
+            // No ORDER BY: it would steer the planner to the date index and a scan of the
+            // whole collection; selection does not depend on the order anyway.
             "SELECT seq, version, spec_major, spec_minor, date_added FROM objects
-             WHERE ckey = ?1 AND id = ?2 ORDER BY date_added, seq",
+             WHERE ckey = ?1 AND id = ?2",
         )
         .map_err(db_err)?;
     let rows = stmt
@@ -114,11 +116,104 @@ fn selected(conn: &Connection, ckey: i64, id: &str, filter: &Filter) -> StoreRes
     .collect())
 }
 
-fn placeholders(n: usize, first: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(",")
+/// Remembers, per object id, which of its versions the filter selects.
+struct Chooser<'a> {
+    conn: &'a Connection,
+    key: i64,
+    filter: &'a Filter,
+    chosen: HashMap<String, Vec<i64>>,
+}
+
+impl Chooser<'_> {
+    fn keeps(&mut self, v: &StoredVersion) -> StoreResult<bool> {
+        let seq = i64::try_from(v.position.seq).unwrap_or(i64::MAX);
+        if let Some(seqs) = self.chosen.get(&v.id) {
+            return Ok(seqs.contains(&seq));
+        }
+        let seqs = selected(self.conn, self.key, &v.id, self.filter)?;
+        let keep = seqs.contains(&seq);
+        self.chosen.insert(v.id.clone(), seqs);
+        Ok(keep)
+    }
+}
+
+fn seq_of(p: Position) -> i64 {
+    i64::try_from(p.seq).unwrap_or(i64::MAX)
+}
+
+/// Up to `want` selected versions after `floor` in `date_added` order, seeking on the date
+/// index (or the type index for one type) in batches.
+fn seek(
+    chooser: &mut Chooser<'_>,
+    type_: Option<&str>,
+    floor: Option<Position>,
+    want: usize,
+) -> StoreResult<Vec<StoredVersion>> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = ?1 AND (date_added, seq) > (?2, ?3) {} ORDER BY date_added, seq LIMIT ?4",
+        if type_.is_some() { "AND type = ?5" } else { "" }
+    );
+    let mut stmt = chooser.conn.prepare_cached(&sql).map_err(db_err)?;
+    let (mut after_date, mut after_seq) =
+        floor.map_or((i64::MIN, i64::MIN), |p| (p.date_added.nanos(), seq_of(p)));
+    let batch = want.clamp(64, 1000);
+    let mut found = Vec::new();
+    loop {
+        let mut args: Vec<rusqlite::types::Value> = vec![
+            chooser.key.into(),
+            after_date.into(),
+            after_seq.into(),
+            i64::try_from(batch).unwrap_or(1000).into(),
+        ];
+        if let Some(t) = type_ {
+            args.push(t.to_owned().into());
+        }
+        let rows: Vec<StoredVersion> = stmt
+            .query_map(params_from_iter(args), version_row)
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let exhausted = rows.len() < batch;
+        for v in rows {
+            after_date = v.position.date_added.nanos();
+            after_seq = seq_of(v.position);
+            if chooser.keeps(&v)? {
+                found.push(v);
+                if found.len() == want {
+                    return Ok(found);
+                }
+            }
+        }
+        if exhausted {
+            return Ok(found);
+        }
+    }
+}
+
+/// Every version of the given objects (through the (ckey, id) index), after `floor`.
+fn versions_of_ids(
+    conn: &Connection,
+    key: i64,
+    ids: &[String],
+    floor: Option<Position>,
+) -> StoreResult<Vec<StoredVersion>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = ?1 AND id = ?2");
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let rows = stmt
+            .query_map(params![key, id], version_row)
+            .map_err(db_err)?;
+        for v in rows {
+            let v = v.map_err(db_err)?;
+            if floor.is_none_or(|f| v.position > f) {
+                out.push(v);
+            }
+        }
+    }
+    out.sort_by_key(|v| v.position);
+    out.dedup_by_key(|v| v.position);
+    Ok(out)
 }
 
 pub(super) fn list(
@@ -139,78 +234,39 @@ pub(super) fn list(
     .into_iter()
     .flatten()
     .max();
-    let (mut after_date, mut after_seq) = floor.map_or((i64::MIN, i64::MIN), |p| {
-        (
-            p.date_added.nanos(),
-            i64::try_from(p.seq).unwrap_or(i64::MAX),
-        )
-    });
     let want = q.limit.saturating_add(1);
+    let mut chooser = Chooser {
+        conn,
+        key,
+        filter,
+        chosen: HashMap::new(),
+    };
     let ids: Option<Vec<String>> = q
         .object_id
         .clone()
         .map(|i| vec![i])
         .or_else(|| filter.ids.clone());
-    let types = filter.types.clone().filter(|_| q.object_id.is_none());
-    // Fixed parameters: ?1 ckey, ?2/?3 the position to seek past, ?4 batch size; lists after.
-    let mut sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = ?1 AND (date_added, seq) > (?2, ?3)"
-    );
-    let mut list_params: Vec<String> = Vec::new();
-    if let Some(ids) = &ids {
-        sql.push_str(&format!(" AND id IN ({})", placeholders(ids.len(), 5)));
-        list_params.extend(ids.iter().cloned());
-    }
-    if let Some(types) = &types {
-        let first = 5 + list_params.len();
-        sql.push_str(&format!(
-            " AND type IN ({})",
-            placeholders(types.len(), first)
-        ));
-        list_params.extend(types.iter().cloned());
-    }
-    sql.push_str(" ORDER BY date_added, seq LIMIT ?4");
-    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-    let batch = want.clamp(64, 1000);
-    let mut chosen: HashMap<String, Vec<i64>> = HashMap::new();
-    let mut found: Vec<StoredVersion> = Vec::new();
-    loop {
-        let mut args: Vec<rusqlite::types::Value> = vec![
-            key.into(),
-            after_date.into(),
-            after_seq.into(),
-            i64::try_from(batch).unwrap_or(1000).into(),
-        ];
-        args.extend(list_params.iter().cloned().map(Into::into));
-        let rows: Vec<StoredVersion> = stmt
-            .query_map(params_from_iter(args), version_row)
-            .map_err(db_err)?
-            .collect::<Result<_, _>>()
-            .map_err(db_err)?;
-        let exhausted = rows.len() < batch;
-        for v in rows {
-            after_date = v.position.date_added.nanos();
-            after_seq = i64::try_from(v.position.seq).unwrap_or(i64::MAX);
-            let seq = after_seq;
-            let keep = match chosen.get(&v.id) {
-                Some(seqs) => seqs.contains(&seq),
-                None => {
-                    let seqs = selected(conn, key, &v.id, filter)?;
-                    let keep = seqs.contains(&seq);
-                    chosen.insert(v.id.clone(), seqs);
-                    keep
-                }
-            };
-            if keep {
+    let mut found = Vec::new();
+    if let Some(ids) = ids {
+        for v in versions_of_ids(conn, key, &ids, floor)? {
+            if (q.object_id.is_some() || filter.matches_type(&v.type_)) && chooser.keeps(&v)? {
                 found.push(v);
                 if found.len() == want {
                     break;
                 }
             }
         }
-        if exhausted || found.len() == want {
-            break;
+    } else if let Some(types) = &filter.types {
+        // One seek per type on the type index, merged: the first `want` overall are among the
+        // first `want` of each type.
+        for t in types {
+            found.extend(seek(&mut chooser, Some(t), floor, want)?);
         }
+        found.sort_by_key(|v| v.position);
+        found.dedup_by_key(|v| v.position);
+        found.truncate(want);
+    } else {
+        found = seek(&mut chooser, None, floor, want)?;
     }
     let more = found.len() > q.limit;
     found.truncate(q.limit);
@@ -309,14 +365,19 @@ fn existing_outcome(conn: &Connection, key: i64, o: &NewObject) -> StoreResult<O
         None => {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT version_text, json FROM objects WHERE ckey = ?1 AND id = ?2 ORDER BY date_added, seq",
+                    "SELECT seq, version_text, json FROM objects WHERE ckey = ?1 AND id = ?2",
                 )
                 .map_err(db_err)?;
-            let olds: Vec<(String, String)> = stmt
-                .query_map(params![key, o.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            let mut rows: Vec<(i64, String, String)> = stmt
+                .query_map(params![key, o.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .map_err(db_err)?
                 .collect::<Result<_, _>>()
                 .map_err(db_err)?;
+            // Sorted here, not in SQL, so the planner keeps the (ckey, id) index.
+            rows.sort_by_key(|(seq, _, _)| *seq);
+            let olds: Vec<(String, String)> = rows.into_iter().map(|(_, v, j)| (v, j)).collect();
             if let Some((version, _)) = olds.iter().find(|(_, j)| same_json(j, &o.json)) {
                 return Ok(Some(AddOutcome::AlreadyPresent {
                     version: version.clone(),
