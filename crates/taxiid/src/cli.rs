@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "UPPER")]
@@ -17,18 +17,22 @@ pub enum LogLevel {
 /// taxiid: a TAXII 2.1 server, drop-in compatible with OASIS medallion.
 ///
 /// Point it at a medallion configuration file (and so at its data file) and it serves the same
-/// API roots, collections, objects and statuses. With no configuration at all it serves one
-/// API root and collection and prints how to log in.
+/// API roots, collections, objects and statuses. With no configuration at all it keeps its data
+/// in taxiid-data/taxiid.sqlite3 (below the working directory), serves one API root and
+/// collection, and prints how to log in on first start. `--print-default-config` shows the
+/// native configuration file.
 #[derive(Debug, Parser)]
 #[command(name = "taxiid", version, about, long_about)]
 pub struct Cli {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
+    /// Address to listen on [default: 127.0.0.1, or server.host of a native config, or
+    /// $TAXIID_HOST].
+    #[arg(long)]
+    pub host: Option<String>,
 
-    /// Port to listen on (0 picks a free one and prints it).
-    #[arg(long, default_value_t = 5000)]
-    pub port: u16,
+    /// Port to listen on; 0 picks a free one and prints it [default: 5000, or server.port of a
+    /// native config, or $TAXIID_PORT].
+    #[arg(long)]
+    pub port: Option<u16>,
 
     /// Log at DEBUG level. Unlike medallion's Flask debug mode this opens no debugger and no
     /// reloader: it is safe on a public address.
@@ -39,13 +43,14 @@ pub struct Cli {
     #[arg(long, value_enum, ignore_case = true, default_value = "INFO")]
     pub log_level: LogLevel,
 
-    /// Configuration file (medallion JSON). Default: $MEDALLION_CONFFILE, else
-    /// /etc/xdg/medallion/3/medallion.conf if it exists.
+    /// Configuration file: native (TOML, or JSON with server/store/api_roots/discovery
+    /// sections) or medallion JSON, told apart by content. Default: $TAXIID_CONFIG, else
+    /// $MEDALLION_CONFFILE, else /etc/xdg/medallion/3/medallion.conf if it exists.
     #[arg(short = 'c', long, conflicts_with = "config_path")]
     pub conf_file: Option<PathBuf>,
 
-    /// Directory whose *.json and *.conf files are merged over the configuration file, in
-    /// file-name order. Default: $MEDALLION_CONFDIR, else /etc/xdg/medallion/3/config.d if it
+    /// Directory whose *.json and *.conf files are merged over a medallion configuration
+    /// file, in file-name order. Default: $MEDALLION_CONFDIR, else /etc/xdg/medallion/3/config.d if it
     /// exists.
     #[arg(long, conflicts_with = "no_conf_dir")]
     pub conf_dir: Option<PathBuf>,
@@ -59,7 +64,31 @@ pub struct Cli {
     #[arg(long)]
     pub conf_check: bool,
 
+    /// Print a commented example of the native configuration (every key, with its default)
+    /// and exit.
+    #[arg(long, conflicts_with = "conf_check")]
+    pub print_default_config: bool,
+
     /// Deprecated: the configuration file as a positional argument (use --conf-file).
     #[arg(value_name = "CONFIG_PATH")]
     pub config_path: Option<PathBuf>,
+
+    /// Without a command, taxiid serves. The commands manage the configured store.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    #[command(flatten)]
+    Admin(crate::admin::AdminCommand),
+    /// Print the argon2id hash of a password, for the [users] table of a native configuration.
+    #[command(
+        after_help = "Examples:\n  taxiid hash-password --password 's3cret'\n  printf '%s' \"$PASSWORD\" | taxiid hash-password"
+    )]
+    HashPassword {
+        /// The password; without it, it is read from standard input (one line).
+        #[arg(long)]
+        password: Option<String>,
+    },
 }

@@ -1,8 +1,15 @@
 //! The `taxiid` binary: reads the configuration, opens the store, serves.
 
+mod admin;
 mod cli;
 mod config;
+mod copy;
+mod env_overrides;
+mod native_config;
+mod provision;
+mod resolve;
 mod setup;
+mod store_open;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,426 @@
+//! taxiid's own configuration file: TOML (or JSON of the same shape), read into typed structs
+//! that refuse unknown keys, then checked and turned into a [`NativeConfig`]. The commented
+//! example `config/taxiid.example.toml` documents every key and is what
+//! `--print-default-config` prints.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use taxii_model::media::TAXII_21;
+use taxii_store::Grant;
+
+/// The commented example configuration (every key, with its default).
+pub const EXAMPLE: &str = include_str!("../../../config/taxiid.example.toml");
+
+/// Where the SQLite store lives unless configured otherwise (relative to the working directory).
+pub const DEFAULT_SQLITE_PATH: &str = "taxiid-data/taxiid.sqlite3";
+pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+impl StoreKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Memory => "memory",
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NativeFile {
+    pub server: ServerSection,
+    pub store: StoreSection,
+    pub taxii: TaxiiSection,
+    pub discovery: Option<DiscoverySection>,
+    pub api_roots: Vec<ApiRootSection>,
+    pub users: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            host: "127.0.0.1".into(),
+            port: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    #[serde(rename = "type")]
+    pub kind: StoreKind,
+    /// sqlite: the database file.
+    pub path: Option<PathBuf>,
+    /// memory: a medallion data file to load.
+    pub data_file: Option<PathBuf>,
+    /// memory: write the data file back on shutdown.
+    pub save_on_shutdown: bool,
+    /// postgres (not available yet): the connection URL.
+    pub url: Option<String>,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            kind: StoreKind::Sqlite,
+            path: None,
+            data_file: None,
+            save_on_shutdown: false,
+            url: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaxiiSection {
+    pub max_page_size: u64,
+    pub status_retention: i64,
+    pub status_check_interval: u64,
+    pub max_content_length: u64,
+    pub next_token_secret: Option<String>,
+}
+
+impl Default for TaxiiSection {
+    fn default() -> Self {
+        TaxiiSection {
+            max_page_size: 100,
+            status_retention: 86_400,
+            status_check_interval: 10,
+            max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
+            next_token_secret: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscoverySection {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub contact: Option<String>,
+    /// An API root path (`api1`), or a URL, served as the discovery `default`.
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiRootSection {
+    pub path: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub max_content_length: Option<u64>,
+    #[serde(default)]
+    pub collections: Vec<CollectionSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionSection {
+    pub id: Option<String>,
+    pub alias: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub media_types: Option<Vec<String>>,
+    #[serde(default = "everyone")]
+    pub read: Access,
+    #[serde(default = "nobody")]
+    pub write: Access,
+}
+
+/// `true`, `false` or a list of user names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access(pub Grant);
+
+fn everyone() -> Access {
+    Access(Grant::Everyone)
+}
+
+fn nobody() -> Access {
+    Access(Grant::Nobody)
+}
+
+impl<'de> Deserialize<'de> for Access {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Access;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or a list of user names")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Access, E> {
+                Ok(Access(Grant::from_flag(b)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Access, A::Error> {
+                let mut users = BTreeSet::new();
+                while let Some(u) = seq.next_element::<String>()? {
+                    users.insert(u);
+                }
+                Ok(Access(Grant::Users(users)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How the file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Toml,
+    Json,
+}
+
+/// Reads the file's text; the error is one line (with the line and column of the problem).
+pub fn parse(text: &str, syntax: Syntax) -> Result<NativeFile, String> {
+    match syntax {
+        Syntax::Json => {
+            taxii_model::json::check_unique_names(text)?;
+            serde_json::from_str(text).map_err(|e| format!("is not a valid configuration: {e}"))
+        }
+        Syntax::Toml => toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" at line {line} column {column}")
+            });
+            let message = e.message().trim().replace('\n', "; ");
+            format!(
+                "is not a valid configuration: {message}{}",
+                at.unwrap_or_default()
+            )
+        }),
+    }
+}
+
+/// The API roots, collections and discovery information a native config declares; written
+/// into the store at every start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    pub discovery: Option<DiscoverySection>,
+    pub api_roots: Vec<RootPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootPlan {
+    pub name: String,
+    pub information: Map<String, Value>,
+    pub collections: Vec<CollectionPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionPlan {
+    /// `None`: keep the id of the stored collection with the same alias, else generate one.
+    pub id: Option<String>,
+    pub alias: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub media_types: Option<Vec<String>>,
+    pub read: Grant,
+    pub write: Grant,
+}
+
+/// Whether `name` can be an API root path: segments of URL-safe characters, no empty ones.
+fn valid_root_name(name: &str) -> bool {
+    name != "taxii2"
+        && name.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-._~".contains(&c))
+        })
+}
+
+/// A UUID in canonical lowercase form (TAXII collection ids).
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
+}
+
+/// Checks the sections that need more than their types, and builds the layout.
+pub fn check(file: &NativeFile) -> Result<Layout, String> {
+    let t = &file.taxii;
+    if t.max_page_size == 0 {
+        return Err("'taxii.max_page_size' must be at least 1".into());
+    }
+    if t.status_retention < -1 {
+        return Err("'taxii.status_retention' must be -1 (keep forever) or seconds".into());
+    }
+    if t.status_check_interval == 0 {
+        return Err("'taxii.status_check_interval' must be at least 1 second".into());
+    }
+    if t.max_content_length == 0 {
+        return Err("'taxii.max_content_length' must be at least 1 byte".into());
+    }
+    if t.next_token_secret.as_ref().is_some_and(|s| s.len() < 16) {
+        return Err("'taxii.next_token_secret' must be at least 16 characters".into());
+    }
+    check_store(&file.store)?;
+    check_users(&file.users)?;
+    let mut names = BTreeSet::new();
+    let mut api_roots = Vec::new();
+    for (i, r) in file.api_roots.iter().enumerate() {
+        let at = format!("api_roots[{i}]");
+        let name = r.path.trim_matches('/').to_owned();
+        if !valid_root_name(&name) {
+            return Err(format!(
+                "'{at}.path' = '{}' is not a usable API root path (segments of letters, digits, '-', '.', '_', '~'; not 'taxii2')",
+                r.path
+            ));
+        }
+        if !names.insert(name.clone()) {
+            return Err(format!("API root '{name}' is configured twice"));
+        }
+        let mcl = r.max_content_length.unwrap_or(t.max_content_length);
+        if mcl == 0 {
+            return Err(format!("'{at}.max_content_length' must be at least 1 byte"));
+        }
+        let mut information = Map::new();
+        information.insert(
+            "title".into(),
+            r.title.clone().unwrap_or(name.clone()).into(),
+        );
+        if let Some(d) = &r.description {
+            information.insert("description".into(), d.clone().into());
+        }
+        information.insert("versions".into(), Value::Array(vec![TAXII_21.into()]));
+        information.insert("max_content_length".into(), mcl.into());
+        let collections = check_collections(&r.collections, &at)?;
+        api_roots.push(RootPlan {
+            name,
+            information,
+            collections,
+        });
+    }
+    Ok(Layout {
+        discovery: file.discovery.clone(),
+        api_roots,
+    })
+}
+
+fn check_store(s: &StoreSection) -> Result<(), String> {
+    let misplaced = |key: &str, kind: &str| {
+        Err(format!(
+            "'store.{key}' applies to the {kind} store only (store.type is \"{}\")",
+            s.kind.name()
+        ))
+    };
+    if s.path.is_some() && s.kind != StoreKind::Sqlite {
+        return misplaced("path", "sqlite");
+    }
+    if s.data_file.is_some() && s.kind != StoreKind::Memory {
+        return misplaced("data_file", "memory");
+    }
+    if s.save_on_shutdown && s.kind != StoreKind::Memory {
+        return misplaced("save_on_shutdown", "memory");
+    }
+    if s.save_on_shutdown && s.data_file.is_none() {
+        return Err("'store.save_on_shutdown' needs 'store.data_file' to save to".into());
+    }
+    if s.url.is_some() && s.kind != StoreKind::Postgres {
+        return misplaced("url", "postgres");
+    }
+    Ok(())
+}
+
+fn check_users(users: &BTreeMap<String, String>) -> Result<(), String> {
+    for (name, secret) in users {
+        if name.is_empty() || name.contains(':') {
+            return Err(format!(
+                "user name '{name}' cannot be used with HTTP Basic (empty or contains ':')"
+            ));
+        }
+        let usable =
+            |h: argon2::password_hash::PasswordHash<'_>| h.salt.is_some() && h.hash.is_some();
+        if taxii_server::auth::is_password_hash(secret)
+            && !argon2::password_hash::PasswordHash::new(secret).is_ok_and(usable)
+        {
+            return Err(format!(
+                "the password hash of user '{name}' is not a valid PHC string"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_collections(
+    cs: &[CollectionSection],
+    root_at: &str,
+) -> Result<Vec<CollectionPlan>, String> {
+    let mut ids = BTreeSet::new();
+    let mut aliases = BTreeSet::new();
+    let mut out = Vec::new();
+    for (j, c) in cs.iter().enumerate() {
+        let at = format!("{root_at}.collections[{j}]");
+        if let Some(id) = &c.id {
+            if !is_uuid(id) {
+                return Err(format!(
+                    "'{at}.id' = '{id}' is not a UUID in lowercase canonical form"
+                ));
+            }
+            if !ids.insert(id.clone()) {
+                return Err(format!("{at}: collection id '{id}' appears twice"));
+            }
+        }
+        if let Some(alias) = &c.alias {
+            if alias.is_empty() || alias.contains('/') {
+                return Err(format!("'{at}.alias' must be non-empty and without '/'"));
+            }
+            if !aliases.insert(alias.clone()) {
+                return Err(format!("{at}: alias '{alias}' is used by two collections"));
+            }
+        }
+        if c.id.is_none() && c.alias.is_none() {
+            return Err(format!(
+                "{at}: a collection needs an 'id' or an 'alias' (so that restarts find it again)"
+            ));
+        }
+        let title = match (&c.title, &c.alias, &c.id) {
+            (Some(t), _, _) => t.clone(),
+            (None, Some(a), _) => a.clone(),
+            (None, None, id) => format!("Collection {}", id.as_deref().unwrap_or_default()),
+        };
+        out.push(CollectionPlan {
+            id: c.id.clone(),
+            alias: c.alias.clone(),
+            title,
+            description: c.description.clone(),
+            media_types: c.media_types.clone(),
+            read: c.read.0.clone(),
+            write: c.write.0.clone(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "native_config_tests.rs"]
+mod tests;
