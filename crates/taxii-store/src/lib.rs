@@ -146,6 +146,16 @@ pub struct ListQuery<'a> {
     pub limit: usize,
 }
 
+/// The position every record of a page must lie strictly after: the later of the `next`
+/// cursor and `added_after` (a record at or before either can never be on the page).
+pub fn page_floor(after: Option<Position>, added_after: Option<Timestamp>) -> Option<Position> {
+    let added = added_after.map(|t| Position {
+        date_added: t,
+        seq: u64::MAX,
+    });
+    after.max(added)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,

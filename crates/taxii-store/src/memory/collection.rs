@@ -179,17 +179,7 @@ impl CollectionData {
 
     pub(crate) fn list(&self, q: &ListQuery<'_>) -> Page<StoredVersion> {
         let filter = q.filter;
-        // Records at or before either bound can never be on this page.
-        let floor = [
-            q.after,
-            filter.added_after.map(|t| Position {
-                date_added: t,
-                seq: u64::MAX,
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
+        let floor = crate::page_floor(q.after, filter.added_after);
         let want = q.limit.saturating_add(1);
         let mut chosen: HashMap<&str, Vec<Position>> = HashMap::new();
         let mut keep = |p: &Position| -> bool {

@@ -224,16 +224,7 @@ pub(super) fn list(
 ) -> StoreResult<Page<StoredVersion>> {
     let key = ckey(conn, api_root, collection_id)?;
     let filter = &q.filter;
-    let floor = [
-        q.after,
-        filter.added_after.map(|t| Position {
-            date_added: t,
-            seq: u64::MAX,
-        }),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
+    let floor = crate::page_floor(q.after, filter.added_after);
     let want = q.limit.saturating_add(1);
     let mut chooser = Chooser {
         conn,
