@@ -15,8 +15,39 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Parses the command line. Usage errors are one line (and exit 2), as scripts expect;
+/// `--help` and `--version` print as clap prints them.
+fn parse_cli() -> Result<cli::Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    cli::Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() { 2 } else { 0 })
+        }
+        _ => {
+            // clap's first paragraph (the error and what it names) on one line.
+            let text = e.to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty())
+                .collect();
+            eprintln!(
+                "taxiid: {} (see taxiid --help)",
+                first.join(" ").trim_start_matches("error: ")
+            );
+            ExitCode::from(2)
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -709,3 +709,28 @@ async fn save_on_shutdown_writes_the_data_file_back_on_sigterm() {
         .collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 }
+
+#[test]
+fn usage_errors_are_one_line_and_exit_2_for_the_server_and_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--bogus"],
+        vec!["--port", "70000"],
+        vec!["user", "add"],
+        vec!["collection", "add", "--title", "x"],
+        vec!["export", "--format", "yaml"],
+        vec!["user", "add", "a", "--password", "x", "--password-stdin"],
+    ] {
+        let out = binary()
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(stderr.starts_with("taxiid: "), "{stderr:?}");
+    }
+    // Nothing was created by refused command lines.
+    assert!(!dir.path().join("taxiid-data").exists());
+}
