@@ -15,6 +15,8 @@ use taxii_model::select::VersionFacts;
 use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
 
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(any(test, feature = "testsuite"))]
@@ -284,6 +286,9 @@ pub trait Store: Send + Sync + Debug {
     /// Small named values the server keeps for itself (e.g. the `next` token key).
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// Stores `value` under `key` unless a value is there already; returns the value kept. Two
+    /// nodes that start at once agree on one value this way.
+    async fn init_meta(&self, key: &str, value: &str) -> StoreResult<String>;
 
     async fn health(&self) -> StoreResult<()>;
 }

@@ -668,6 +668,10 @@ async fn users_and_meta_values_are_kept(store: Arc<dyn Store>) {
     store.set_meta("k", "v1").await.unwrap();
     store.set_meta("k", "v2").await.unwrap();
     assert_eq!(store.meta("k").await.unwrap().as_deref(), Some("v2"));
+    assert_eq!(store.init_meta("k", "v3").await.unwrap(), "v2");
+    assert_eq!(store.init_meta("fresh", "f1").await.unwrap(), "f1");
+    assert_eq!(store.init_meta("fresh", "f2").await.unwrap(), "f1");
+    assert_eq!(store.meta("fresh").await.unwrap().as_deref(), Some("f1"));
 }
 
 async fn removing_a_collection_removes_its_objects(store: Arc<dyn Store>) {

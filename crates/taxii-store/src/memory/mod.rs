@@ -317,6 +317,16 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn init_meta(&self, key: &str, value: &str) -> StoreResult<String> {
+        Ok(self
+            .data
+            .write()
+            .meta
+            .entry(key.to_owned())
+            .or_insert_with(|| value.to_owned())
+            .clone())
+    }
+
     async fn health(&self) -> StoreResult<()> {
         Ok(())
     }

@@ -1,0 +1,516 @@
+//! Object versions in PostgreSQL: adds and imports (one transaction each, holding the
+//! collection's row lock so `date_added` grows in commit order across nodes), pages by seeking
+//! on `(ckey, date_added, seq)`, and deletes. Version selection is `taxii_model::select`,
+//! applied per candidate object with the facts of a whole batch fetched in one query.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+use taxii_model::object::same_json;
+use taxii_model::select::{VersionFacts, select_versions};
+use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
+
+use super::db_err;
+use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
+
+const VERSION_COLUMNS: &str =
+    "seq, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json";
+
+fn version_row(r: &PgRow) -> StoreResult<StoredVersion> {
+    let get_i64 = |i: usize| -> StoreResult<i64> { r.try_get(i).map_err(db_err) };
+    let spec = |i: usize| -> StoreResult<u16> {
+        let v: i32 = r.try_get(i).map_err(db_err)?;
+        u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("spec version part {v}")))
+    };
+    Ok(StoredVersion {
+        position: Position {
+            date_added: Timestamp::from_nanos(get_i64(1)?),
+            seq: get_i64(0)?.unsigned_abs(),
+        },
+        id: r.try_get(2).map_err(db_err)?,
+        type_: r.try_get(3).map_err(db_err)?,
+        version: Timestamp::from_nanos(get_i64(4)?),
+        version_text: r.try_get(5).map_err(db_err)?,
+        spec_version: SpecVersion {
+            major: spec(6)?,
+            minor: spec(7)?,
+        },
+        media_type: r.try_get(8).map_err(db_err)?,
+        json: Arc::from(r.try_get::<String, _>(9).map_err(db_err)?),
+    })
+}
+
+async fn ckey(db: &PgPool, api_root: &str, id: &str) -> StoreResult<i64> {
+    sqlx::query("SELECT ckey FROM collections WHERE api_root = $1 AND id = $2")
+        .bind(api_root)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_err)?
+        .map(|r| r.try_get(0).map_err(db_err))
+        .transpose()?
+        .ok_or_else(|| {
+            StoreError::Backend(format!("no collection '{id}' in API root '{api_root}'"))
+        })
+}
+
+struct Facts {
+    seq: i64,
+    version: Timestamp,
+    spec: SpecVersion,
+    date_added: Timestamp,
+}
+
+impl VersionFacts for Facts {
+    fn version(&self) -> Timestamp {
+        self.version
+    }
+    fn spec_version(&self) -> SpecVersion {
+        self.spec
+    }
+    fn date_added(&self) -> Timestamp {
+        self.date_added
+    }
+}
+
+/// The seqs of each object's versions that the filter selects, for every id in `ids`.
+async fn select_for_ids(
+    db: &mut PgConnection,
+    key: i64,
+    ids: &[String],
+    filter: &Filter,
+) -> StoreResult<HashMap<String, Vec<i64>>> {
+    let rows = sqlx::query(
+        "SELECT id, seq, version, spec_major, spec_minor, date_added FROM objects
+         WHERE ckey = $1 AND id = ANY($2)",
+    )
+    .bind(key)
+    .bind(ids)
+    .fetch_all(db)
+    .await
+    .map_err(db_err)?;
+    let mut by_id: HashMap<String, Vec<Facts>> = HashMap::new();
+    for r in &rows {
+        let part = |i: usize| -> StoreResult<u16> {
+            let v: i32 = r.try_get(i).map_err(db_err)?;
+            u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("spec version part {v}")))
+        };
+        by_id
+            .entry(r.try_get(0).map_err(db_err)?)
+            .or_default()
+            .push(Facts {
+                seq: r.try_get(1).map_err(db_err)?,
+                version: Timestamp::from_nanos(r.try_get(2).map_err(db_err)?),
+                spec: SpecVersion {
+                    major: part(3)?,
+                    minor: part(4)?,
+                },
+                date_added: Timestamp::from_nanos(r.try_get(5).map_err(db_err)?),
+            });
+    }
+    let mut out: HashMap<String, Vec<i64>> = ids.iter().map(|i| (i.clone(), Vec::new())).collect();
+    for (id, facts) in by_id {
+        let chosen = select_versions(
+            &facts,
+            filter.added_after,
+            &filter.spec_versions,
+            &filter.versions,
+        )
+        .into_iter()
+        .map(|i| facts[i].seq)
+        .collect();
+        out.insert(id, chosen);
+    }
+    Ok(out)
+}
+
+fn seq_of(p: Position) -> i64 {
+    i64::try_from(p.seq).unwrap_or(i64::MAX)
+}
+
+/// Keeps the versions of `rows` that the filter selects, in order, up to `want`.
+async fn keep_selected(
+    db: &mut PgConnection,
+    key: i64,
+    filter: &Filter,
+    chosen: &mut HashMap<String, Vec<i64>>,
+    rows: Vec<StoredVersion>,
+    found: &mut Vec<StoredVersion>,
+    want: usize,
+) -> StoreResult<()> {
+    let mut unknown: Vec<String> = rows
+        .iter()
+        .filter(|v| !chosen.contains_key(&v.id))
+        .map(|v| v.id.clone())
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        chosen.extend(select_for_ids(db, key, &unknown, filter).await?);
+    }
+    for v in rows {
+        if found.len() == want {
+            break;
+        }
+        if chosen
+            .get(&v.id)
+            .is_some_and(|seqs| seqs.contains(&seq_of(v.position)))
+        {
+            found.push(v);
+        }
+    }
+    Ok(())
+}
+
+/// Up to `want` selected versions after `floor`, seeking on the date index (or the type index
+/// for one type) in batches.
+#[allow(clippy::too_many_arguments)]
+async fn seek(
+    db: &mut PgConnection,
+    key: i64,
+    filter: &Filter,
+    chosen: &mut HashMap<String, Vec<i64>>,
+    type_: Option<&str>,
+    floor: Option<Position>,
+    want: usize,
+) -> StoreResult<Vec<StoredVersion>> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = $1 AND (date_added, seq) > ($2, $3) {} ORDER BY date_added, seq LIMIT $4",
+        if type_.is_some() { "AND type = $5" } else { "" }
+    );
+    let (mut after_date, mut after_seq) =
+        floor.map_or((i64::MIN, i64::MIN), |p| (p.date_added.nanos(), seq_of(p)));
+    let batch = want.clamp(64, 1000);
+    let mut found = Vec::new();
+    loop {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(key)
+            .bind(after_date)
+            .bind(after_seq)
+            .bind(i64::try_from(batch).unwrap_or(1000));
+        if let Some(t) = type_ {
+            q = q.bind(t);
+        }
+        let rows = q.fetch_all(&mut *db).await.map_err(db_err)?;
+        let exhausted = rows.len() < batch;
+        let rows: Vec<StoredVersion> = rows.iter().map(version_row).collect::<StoreResult<_>>()?;
+        if let Some(last) = rows.last() {
+            after_date = last.position.date_added.nanos();
+            after_seq = seq_of(last.position);
+        }
+        keep_selected(db, key, filter, chosen, rows, &mut found, want).await?;
+        if exhausted || found.len() == want {
+            return Ok(found);
+        }
+    }
+}
+
+pub(super) async fn list(
+    db: &PgPool,
+    api_root: &str,
+    collection_id: &str,
+    q: &ListQuery<'_>,
+) -> StoreResult<Page<StoredVersion>> {
+    let key = ckey(db, api_root, collection_id).await?;
+    let filter = q.filter;
+    let floor = crate::page_floor(q.after, filter.added_after);
+    let want = q.limit.saturating_add(1);
+    // One connection for the whole page, in one read-only snapshot, so every query of the
+    // page sees the same data.
+    let mut tx = db.begin().await.map_err(db_err)?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let mut chosen = HashMap::new();
+    let ids: Option<Vec<String>> = q
+        .object_id
+        .map(|i| vec![i.to_owned()])
+        .or_else(|| filter.ids.clone());
+    let mut found = Vec::new();
+    if let Some(ids) = ids {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = $1 AND id = ANY($2)
+             AND (date_added, seq) > ($3, $4) ORDER BY date_added, seq"
+        );
+        let (after_date, after_seq) =
+            floor.map_or((i64::MIN, i64::MIN), |p| (p.date_added.nanos(), seq_of(p)));
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .bind(&ids)
+            .bind(after_date)
+            .bind(after_seq)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let rows: Vec<StoredVersion> = rows
+            .iter()
+            .map(version_row)
+            .collect::<StoreResult<Vec<_>>>()?
+            .into_iter()
+            .filter(|v| q.object_id.is_some() || filter.matches_type(&v.type_))
+            .collect();
+        keep_selected(&mut tx, key, filter, &mut chosen, rows, &mut found, want).await?;
+    } else if let Some(types) = &filter.types {
+        // One seek per type on the type index, merged: the first `want` overall are among the
+        // first `want` of each type.
+        for t in types {
+            found.extend(seek(&mut tx, key, filter, &mut chosen, Some(t), floor, want).await?);
+        }
+        found.sort_by_key(|v| v.position);
+        found.dedup_by_key(|v| v.position);
+        found.truncate(want);
+    } else {
+        found = seek(&mut tx, key, filter, &mut chosen, None, floor, want).await?;
+    }
+    tx.commit().await.map_err(db_err)?;
+    let more = found.len() > q.limit;
+    found.truncate(q.limit);
+    Ok(Page { items: found, more })
+}
+
+/// Locks the collection's row for the rest of the transaction; returns its key, high-water
+/// `date_added` and media types.
+async fn lock_collection(
+    tx: &mut PgConnection,
+    api_root: &str,
+    collection_id: &str,
+) -> StoreResult<(i64, Option<Timestamp>, Option<Vec<String>>)> {
+    let row = sqlx::query(
+        "SELECT ckey, last_date_added, media_types FROM collections
+         WHERE api_root = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(api_root)
+    .bind(collection_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .ok_or_else(|| {
+        StoreError::Backend(format!(
+            "no collection '{collection_id}' in API root '{api_root}'"
+        ))
+    })?;
+    let last: Option<i64> = row.try_get(1).map_err(db_err)?;
+    let media: Option<String> = row.try_get(2).map_err(db_err)?;
+    let media = media
+        .map(|m| serde_json::from_str(&m))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("collection media types: {e}")))?;
+    Ok((
+        row.try_get(0).map_err(db_err)?,
+        last.map(Timestamp::from_nanos),
+        media,
+    ))
+}
+
+async fn save_collection_state(
+    tx: &mut PgConnection,
+    key: i64,
+    last: Option<Timestamp>,
+    media: &Option<Vec<String>>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE collections SET last_date_added = $2, media_types = $3 WHERE ckey = $1")
+        .bind(key)
+        .bind(last.map(Timestamp::nanos))
+        .bind(media.as_ref().map(|m| Value::from(m.clone()).to_string()))
+        .execute(tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+fn note_media_type(media: &mut Option<Vec<String>>, media_type: &str) {
+    if let Some(list) = media
+        && !list.iter().any(|m| m == media_type)
+    {
+        list.push(media_type.to_owned());
+    }
+}
+
+/// Inserts versions in one statement; returns how many were new (existing (id, version)
+/// pairs are skipped).
+async fn insert_all(
+    tx: &mut PgConnection,
+    key: i64,
+    versions: &[StoredVersion],
+) -> StoreResult<u64> {
+    if versions.is_empty() {
+        return Ok(0);
+    }
+    let col = |f: &dyn Fn(&StoredVersion) -> i64| versions.iter().map(f).collect::<Vec<i64>>();
+    let text =
+        |f: &dyn Fn(&StoredVersion) -> String| versions.iter().map(f).collect::<Vec<String>>();
+    let done = sqlx::query(
+        "INSERT INTO objects
+           (ckey, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json)
+         SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+                                  $7::int[], $8::int[], $9::text[], $10::text[])
+         ON CONFLICT (ckey, id, version) DO NOTHING",
+    )
+    .bind(key)
+    .bind(col(&|v| v.position.date_added.nanos()))
+    .bind(text(&|v| v.id.clone()))
+    .bind(text(&|v| v.type_.clone()))
+    .bind(col(&|v| v.version.nanos()))
+    .bind(text(&|v| v.version_text.clone()))
+    .bind(versions.iter().map(|v| i32::from(v.spec_version.major)).collect::<Vec<_>>())
+    .bind(versions.iter().map(|v| i32::from(v.spec_version.minor)).collect::<Vec<_>>())
+    .bind(text(&|v| v.media_type.clone()))
+    .bind(text(&|v| v.json.to_string()))
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
+/// What is stored already for the ids of an envelope: (version instant, version text, json),
+/// in the order they were stored.
+async fn existing(
+    tx: &mut PgConnection,
+    key: i64,
+    ids: &[String],
+) -> StoreResult<HashMap<String, Vec<(Timestamp, String, String)>>> {
+    let rows = sqlx::query(
+        "SELECT id, version, version_text, json FROM objects WHERE ckey = $1 AND id = ANY($2)
+         ORDER BY seq",
+    )
+    .bind(key)
+    .bind(ids)
+    .fetch_all(tx)
+    .await
+    .map_err(db_err)?;
+    let mut out: HashMap<String, Vec<(Timestamp, String, String)>> = HashMap::new();
+    for r in &rows {
+        out.entry(r.try_get(0).map_err(db_err)?).or_default().push((
+            Timestamp::from_nanos(r.try_get(1).map_err(db_err)?),
+            r.try_get(2).map_err(db_err)?,
+            r.try_get(3).map_err(db_err)?,
+        ));
+    }
+    Ok(out)
+}
+
+pub(super) async fn add(
+    db: &PgPool,
+    api_root: &str,
+    collection_id: &str,
+    objects: Vec<NewObject>,
+    now: Timestamp,
+) -> StoreResult<Vec<AddOutcome>> {
+    let mut tx = db.begin().await.map_err(db_err)?;
+    let (key, mut last, mut media) = lock_collection(&mut tx, api_root, collection_id).await?;
+    let mut ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut stored = existing(&mut tx, key, &ids).await?;
+    let now = now.truncate_to_micros();
+    let mut outcomes = Vec::with_capacity(objects.len());
+    let mut new_versions = Vec::new();
+    for o in objects {
+        let olds = stored.entry(o.id.clone()).or_default();
+        let outcome = match &o.version {
+            Some(v) => olds
+                .iter()
+                .find(|(t, _, _)| *t == v.instant)
+                .map(|(_, _, j)| {
+                    let version = v.text.clone();
+                    if same_json(j, &o.json) {
+                        AddOutcome::AlreadyPresent { version }
+                    } else {
+                        AddOutcome::Conflict { version }
+                    }
+                }),
+            // An SCO has one stable version: the first one stored.
+            None => match olds.iter().find(|(_, _, j)| same_json(j, &o.json)) {
+                Some((_, text, _)) => Some(AddOutcome::AlreadyPresent {
+                    version: text.clone(),
+                }),
+                None => olds.first().map(|(_, text, _)| AddOutcome::Conflict {
+                    version: text.clone(),
+                }),
+            },
+        };
+        if let Some(outcome) = outcome {
+            outcomes.push(outcome);
+            continue;
+        }
+        // Strictly after everything the collection ever held (the row lock makes this hold
+        // across nodes), so a cursor never lands before a later commit.
+        let date_added = match last {
+            Some(l) if l >= now => l.next_micro(),
+            _ => now,
+        };
+        last = Some(date_added);
+        let (version, version_text) = match o.version {
+            Some(v) => (v.instant, v.text),
+            None => (date_added, date_added.to_taxii_string()),
+        };
+        let media_type = o.spec_version.media_type();
+        note_media_type(&mut media, &media_type);
+        olds.push((version, version_text.clone(), o.json.to_string()));
+        new_versions.push(StoredVersion {
+            id: o.id,
+            type_: o.type_,
+            version,
+            version_text: version_text.clone(),
+            spec_version: o.spec_version,
+            media_type,
+            position: Position { date_added, seq: 0 },
+            json: Arc::from(o.json),
+        });
+        outcomes.push(AddOutcome::Added {
+            version: version_text,
+        });
+    }
+    insert_all(&mut tx, key, &new_versions).await?;
+    save_collection_state(&mut tx, key, last, &media).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(outcomes)
+}
+
+pub(super) async fn import(
+    db: &PgPool,
+    api_root: &str,
+    collection_id: &str,
+    versions: Vec<StoredVersion>,
+) -> StoreResult<u64> {
+    let mut tx = db.begin().await.map_err(db_err)?;
+    let (key, mut last, mut media) = lock_collection(&mut tx, api_root, collection_id).await?;
+    // Duplicates inside one batch would make the single INSERT conflict with itself.
+    let mut seen = std::collections::HashSet::new();
+    let versions: Vec<StoredVersion> = versions
+        .into_iter()
+        .filter(|v| seen.insert((v.id.clone(), v.version)))
+        .collect();
+    let stored = insert_all(&mut tx, key, &versions).await?;
+    for v in &versions {
+        last = last.max(Some(v.position.date_added));
+        note_media_type(&mut media, &v.media_type);
+    }
+    save_collection_state(&mut tx, key, last, &media).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(stored)
+}
+
+pub(super) async fn delete(
+    db: &PgPool,
+    api_root: &str,
+    collection_id: &str,
+    object_id: &str,
+    filter: &Filter,
+) -> StoreResult<u64> {
+    let mut tx = db.begin().await.map_err(db_err)?;
+    let (key, _, _) = lock_collection(&mut tx, api_root, collection_id).await?;
+    let chosen = select_for_ids(&mut tx, key, &[object_id.to_owned()], filter).await?;
+    let doomed = chosen.get(object_id).cloned().unwrap_or_default();
+    let done = sqlx::query("DELETE FROM objects WHERE seq = ANY($1)")
+        .bind(&doomed)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(done.rows_affected())
+}
