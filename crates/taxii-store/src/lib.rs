@@ -281,6 +281,9 @@ pub trait Store: Send + Sync + Debug {
     async fn user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
     /// Creates the user or replaces its password hash.
     async fn put_user(&self, user: UserRecord) -> StoreResult<()>;
+    /// Creates the user unless one of that name exists; `true` when this call created it.
+    /// Two nodes that start at once create one first-start account this way.
+    async fn insert_user(&self, user: UserRecord) -> StoreResult<bool>;
     async fn remove_user(&self, name: &str) -> StoreResult<bool>;
 
     /// Small named values the server keeps for itself (e.g. the `next` token key).

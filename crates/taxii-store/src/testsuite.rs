@@ -516,6 +516,9 @@ async fn collections_are_ordered_and_found_by_alias(store: Arc<dyn Store>) {
     sorted.sort();
     assert_eq!(ids, sorted);
     assert_eq!(ids.len(), 3);
+    // One alias names one collection.
+    let clash = collection("0c000000-0000-4000-8000-000000000000", Some("first"));
+    assert!(store.put_collection(ROOT, clash).await.is_err());
     let by_alias = store.collection(ROOT, "first").await.unwrap().unwrap();
     assert_eq!(by_alias.id, "0a000000-0000-4000-8000-000000000000");
     assert!(store.collection(ROOT, "nope").await.unwrap().is_none());
@@ -661,6 +664,22 @@ async fn users_and_meta_values_are_kept(store: Arc<dyn Store>) {
     store.put_user(changed.clone()).await.unwrap();
     assert_eq!(store.user("alice").await.unwrap(), Some(changed));
     assert_eq!(store.users().await.unwrap().len(), 2);
+    let rival = UserRecord {
+        name: "alice".into(),
+        password_hash: "$argon2id$rival".into(),
+    };
+    assert!(!store.insert_user(rival).await.unwrap());
+    assert_eq!(
+        store.user("alice").await.unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    let carol = UserRecord {
+        name: "carol".into(),
+        password_hash: "$argon2id$c".into(),
+    };
+    assert!(store.insert_user(carol.clone()).await.unwrap());
+    assert_eq!(store.user("carol").await.unwrap(), Some(carol));
+    assert!(store.remove_user("carol").await.unwrap());
     assert!(store.remove_user("bob").await.unwrap());
     assert!(!store.remove_user("bob").await.unwrap());
     assert!(store.user("bob").await.unwrap().is_none());

@@ -13,6 +13,10 @@ pub struct EnvOverrides {
     pub port: Option<u16>,
     pub store: Option<StoreKind>,
     pub sqlite_path: Option<PathBuf>,
+    /// `TAXIID_POSTGRES_URL`: may hold a password, so it is never shown.
+    pub postgres_url: Option<String>,
+    /// `TAXIID_POSTGRES_URL_FILE`: a file holding the URL.
+    pub postgres_url_file: Option<PathBuf>,
     pub max_page_size: Option<usize>,
     pub next_token_secret: Option<String>,
     pub admin_user: Option<String>,
@@ -56,6 +60,13 @@ impl EnvOverrides {
         if next_token_secret.as_ref().is_some_and(|s| s.len() < 16) {
             return Err("TAXIID_NEXT_TOKEN_SECRET must be at least 16 characters".into());
         }
+        let postgres_url = get("TAXIID_POSTGRES_URL");
+        let postgres_url_file = get("TAXIID_POSTGRES_URL_FILE").map(PathBuf::from);
+        if postgres_url.is_some() && postgres_url_file.is_some() {
+            return Err(
+                "TAXIID_POSTGRES_URL and TAXIID_POSTGRES_URL_FILE are both set; set one".into(),
+            );
+        }
         let admin_user = get("TAXIID_ADMIN_USER");
         if admin_user.as_ref().is_some_and(|u| u.contains(':')) {
             return Err("TAXIID_ADMIN_USER cannot contain ':' (HTTP Basic)".into());
@@ -66,6 +77,8 @@ impl EnvOverrides {
             port,
             store,
             sqlite_path: get("TAXIID_SQLITE_PATH").map(PathBuf::from),
+            postgres_url,
+            postgres_url_file,
             max_page_size,
             next_token_secret,
             admin_user,
@@ -100,8 +113,12 @@ mod tests {
             ("TAXIID_NEXT_TOKEN_SECRET", "0123456789abcdef"),
             ("TAXIID_ADMIN_USER", "root"),
             ("TAXIID_ADMIN_PASSWORD", "pw"),
+            ("TAXIID_POSTGRES_URL", "postgres://u:p@db/taxii"),
         ])
         .unwrap();
+        assert_eq!(e.postgres_url.as_deref(), Some("postgres://u:p@db/taxii"));
+        let f = with(&[("TAXIID_POSTGRES_URL_FILE", "/run/secrets/pg")]).unwrap();
+        assert_eq!(f.postgres_url_file, Some("/run/secrets/pg".into()));
         assert_eq!(e.config, Some("/etc/taxiid.toml".into()));
         assert_eq!(e.host.as_deref(), Some("0.0.0.0"));
         assert_eq!(e.port, Some(8080));
@@ -131,5 +148,11 @@ mod tests {
                 assert!(!e.contains(v), "{e}");
             }
         }
+        let e = with(&[
+            ("TAXIID_POSTGRES_URL", "postgres://u:secret@db/taxii"),
+            ("TAXIID_POSTGRES_URL_FILE", "/run/secrets/pg"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("set one") && !e.contains("secret@"), "{e}");
     }
 }

@@ -6,6 +6,7 @@ mod config;
 mod copy;
 mod env_overrides;
 mod native_config;
+mod postgres_url;
 mod provision;
 mod resolve;
 mod setup;

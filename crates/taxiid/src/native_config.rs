@@ -19,6 +19,10 @@ pub const EXAMPLE: &str = include_str!("../../../config/taxiid.example.toml");
 /// Where the SQLite store lives unless configured otherwise (relative to the working directory).
 pub const DEFAULT_SQLITE_PATH: &str = "taxiid-data/taxiid.sqlite3";
 pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 10 * 1024 * 1024;
+/// postgres: connections per node unless configured otherwise.
+pub const DEFAULT_PG_POOL_SIZE: u32 = 10;
+/// postgres: seconds a statement may run unless configured otherwise.
+pub const DEFAULT_PG_STATEMENT_TIMEOUT: u64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -77,8 +81,14 @@ pub struct StoreSection {
     pub data_file: Option<PathBuf>,
     /// memory: write the data file back on shutdown.
     pub save_on_shutdown: bool,
-    /// postgres (not available yet): the connection URL.
+    /// postgres: the connection URL (`postgres://user:password@host:port/database`).
     pub url: Option<String>,
+    /// postgres: a file holding the connection URL (so the password need not sit here).
+    pub url_file: Option<PathBuf>,
+    /// postgres: connections per node (default [`DEFAULT_PG_POOL_SIZE`]).
+    pub pool_size: Option<u32>,
+    /// postgres: seconds a statement may run (default [`DEFAULT_PG_STATEMENT_TIMEOUT`]).
+    pub statement_timeout: Option<u64>,
 }
 
 impl Default for StoreSection {
@@ -89,6 +99,9 @@ impl Default for StoreSection {
             data_file: None,
             save_on_shutdown: false,
             url: None,
+            url_file: None,
+            pool_size: None,
+            statement_timeout: None,
         }
     }
 }
@@ -345,8 +358,25 @@ fn check_store(s: &StoreSection) -> Result<(), String> {
     if s.save_on_shutdown && s.data_file.is_none() {
         return Err("'store.save_on_shutdown' needs 'store.data_file' to save to".into());
     }
-    if s.url.is_some() && s.kind != StoreKind::Postgres {
-        return misplaced("url", "postgres");
+    let postgres_keys = [
+        ("url", s.url.is_some()),
+        ("url_file", s.url_file.is_some()),
+        ("pool_size", s.pool_size.is_some()),
+        ("statement_timeout", s.statement_timeout.is_some()),
+    ];
+    if s.kind != StoreKind::Postgres
+        && let Some((key, _)) = postgres_keys.iter().find(|(_, set)| *set)
+    {
+        return misplaced(key, "postgres");
+    }
+    if s.url.is_some() && s.url_file.is_some() {
+        return Err("give 'store.url' or 'store.url_file', not both".into());
+    }
+    if s.pool_size == Some(0) {
+        return Err("'store.pool_size' must be at least 1 connection".into());
+    }
+    if s.statement_timeout == Some(0) {
+        return Err("'store.statement_timeout' must be at least 1 second".into());
     }
     Ok(())
 }

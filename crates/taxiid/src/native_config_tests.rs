@@ -173,6 +173,23 @@ fn wrong_types_and_values_are_refused() {
         ),
         ("[store]\ntype = \"memory\"\npath = \"x\"", "store.path"),
         ("[store]\ndata_file = \"x\"", "store.data_file"),
+        ("[store]\nurl = \"postgres://h/d\"", "store.url"),
+        (
+            "[store]\ntype = \"memory\"\nurl_file = \"u\"",
+            "store.url_file",
+        ),
+        ("[store]\npool_size = 5", "store.pool_size"),
+        ("[store]\nstatement_timeout = 5", "store.statement_timeout"),
+        (
+            "[store]\ntype = \"postgres\"\nurl = \"postgres://h/d\"\nurl_file = \"u\"",
+            "not both",
+        ),
+        ("[store]\ntype = \"postgres\"\npool_size = 0", "pool_size"),
+        (
+            "[store]\ntype = \"postgres\"\nstatement_timeout = 0",
+            "statement_timeout",
+        ),
+        ("[store]\ntype = \"postgres\"\npool_size = -1", "u32"),
         (
             "[store]\ntype = \"memory\"\nsave_on_shutdown = true",
             "data_file",

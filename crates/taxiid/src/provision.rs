@@ -1,6 +1,13 @@
 //! What every start does to an opened store: writes the configured API roots, collections and
 //! discovery information; gives a store without API roots the default one; creates the
 //! first-start admin account; and finds (or makes and keeps) the `next` cursor key.
+//!
+//! On a store several nodes share (PostgreSQL), two nodes may start at once on a new
+//! database. The store's unique constraints refuse the second of two collections with one
+//! alias, so that step is tried again against what the other node wrote; the cursor key and
+//! the first-start account are written with "insert unless present" operations
+//! (`Store::init_meta`, `Store::insert_user`), so exactly one of each is kept, every node
+//! uses the kept key, and only the node whose account was kept prints a password.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +25,31 @@ fn store_err(e: taxii_store::StoreError) -> String {
     format!("store: {e}")
 }
 
+/// How often the layout of a shared store is tried again after a conflict.
+const LAYOUT_ATTEMPTS: u32 = 3;
+
 /// Prepares the store for serving; returns the `next` cursor key.
 pub async fn provision(store: &dyn Store, r: &Resolved) -> Result<Vec<u8>, String> {
+    let mut attempt = 1;
+    loop {
+        match layout_and_default(store, r).await {
+            Ok(()) => break,
+            // Another node wrote the same layout at the same moment; what it wrote is now
+            // visible, so the next attempt finds it instead of conflicting.
+            Err(e) if attempt < LAYOUT_ATTEMPTS => {
+                tracing::debug!(attempt, "provisioning conflicted, trying again: {e}");
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    ensure_admin(store, &r.users, &r.admin).await?;
+    warn_about_unknown_grantees(store, &r.users).await?;
+    cursor_key(store, r.next_token_secret.as_deref()).await
+}
+
+/// The configured layout, and the default API root for a store without any.
+async fn layout_and_default(store: &dyn Store, r: &Resolved) -> Result<(), String> {
     // A layout comes from a native file, which a conflict with the store is reported against.
     let file = r.files.first().map(|f| f.display().to_string());
     apply_layout(store, &r.layout)
@@ -28,9 +58,7 @@ pub async fn provision(store: &dyn Store, r: &Resolved) -> Result<Vec<u8>, Strin
     if store.api_roots().await.map_err(store_err)?.is_empty() {
         seed_default(store, r.default_max_content_length).await?;
     }
-    ensure_admin(store, &r.users, &r.admin).await?;
-    warn_about_unknown_grantees(store, &r.users).await?;
-    cursor_key(store, r.next_token_secret.as_deref()).await
+    Ok(())
 }
 
 /// Upserts the configured API roots and collections, then the discovery resource.
@@ -185,13 +213,18 @@ async fn ensure_admin(
         .await
         .map_err(|e| format!("cannot hash the admin password: {e}"))?
         .map_err(|e| format!("cannot hash the admin password: {e}"))?;
-    store
-        .put_user(UserRecord {
+    let created = store
+        .insert_user(UserRecord {
             name: name.clone(),
             password_hash: hash,
         })
         .await
         .map_err(store_err)?;
+    if !created {
+        // Another node sharing the store created it at the same moment; its password works.
+        tracing::warn!(user = %name, "another node created the first-start account at the same moment");
+        return Ok(());
+    }
     if generated {
         let why = if configured.is_empty() {
             "no users are configured"
@@ -241,7 +274,7 @@ async fn warn_about_unknown_grantees(
 }
 
 /// The configured key, else the one kept in the store, else a new one, kept in the store so
-/// that cursors survive restarts.
+/// that cursors survive restarts and every node sharing the store uses the same one.
 async fn cursor_key(store: &dyn Store, configured: Option<&str>) -> Result<Vec<u8>, String> {
     if let Some(s) = configured {
         return Ok(s.as_bytes().to_vec());
@@ -252,11 +285,11 @@ async fn cursor_key(store: &dyn Store, configured: Option<&str>) -> Result<Vec<u
     let mut bytes = [0u8; 32];
     random_bytes(&mut bytes);
     let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    store
-        .set_meta(CURSOR_KEY_META, &key)
+    let kept = store
+        .init_meta(CURSOR_KEY_META, &key)
         .await
         .map_err(store_err)?;
-    Ok(key.into_bytes())
+    Ok(kept.into_bytes())
 }
 
 pub fn uuid_v4() -> String {

@@ -156,3 +156,17 @@ async fn an_alias_taken_by_another_stored_collection_is_an_error() {
     let e = provision(&store, &resolved(clash)).await.unwrap_err();
     assert!(e.contains("by-alias") && e.contains("already used"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_provisioning_one_store_at_once_agree_on_one_key_and_one_admin() {
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let r = resolved(Layout::default());
+    let (a, b) = tokio::join!(provision(&*store, &r), provision(&*store, &r));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b, "both nodes must sign next tokens with the same key");
+    let kept = store.meta(CURSOR_KEY_META).await.unwrap().unwrap();
+    assert_eq!(kept.into_bytes(), a);
+    assert_eq!(store.users().await.unwrap().len(), 1);
+    assert_eq!(store.api_roots().await.unwrap().len(), 1);
+    assert_eq!(store.collections("api1").await.unwrap().len(), 1);
+}

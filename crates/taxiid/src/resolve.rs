@@ -6,14 +6,17 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::config::{self, BackendConfig, Sources};
 use crate::env_overrides::EnvOverrides;
 use crate::native_config::{
-    self, DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_SQLITE_PATH, Layout, StoreKind, Syntax,
+    self, DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_PG_POOL_SIZE, DEFAULT_PG_STATEMENT_TIMEOUT,
+    DEFAULT_SQLITE_PATH, Layout, StoreKind, Syntax,
 };
+use crate::postgres_url::{PgUrl, PgUrlText, UrlSource};
 
 /// What the command line says about configuration.
 #[derive(Debug, Clone, Default)]
@@ -56,7 +59,38 @@ pub enum StorePlan {
         /// A medallion data file copied into the store when it has no API root yet.
         seed: Option<PathBuf>,
     },
-    Postgres,
+    Postgres(PgPlan),
+}
+
+/// A PostgreSQL store shared by every node that names the same database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgPlan {
+    pub url: PgUrl,
+    pub pool_size: u32,
+    pub statement_timeout: Duration,
+    /// A medallion data file copied into the database when it has no API root yet.
+    pub seed: Option<PathBuf>,
+}
+
+/// The PostgreSQL settings while the sources are read: the URL is read and checked last,
+/// once it is known which source gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PgDraft {
+    url: Option<UrlSource>,
+    pool_size: u32,
+    statement_timeout: u64,
+    seed: Option<PathBuf>,
+}
+
+impl PgDraft {
+    fn new(seed: Option<PathBuf>) -> PgDraft {
+        PgDraft {
+            url: None,
+            pool_size: DEFAULT_PG_POOL_SIZE,
+            statement_timeout: DEFAULT_PG_STATEMENT_TIMEOUT,
+            seed,
+        }
+    }
 }
 
 /// The first-start account (`TAXIID_ADMIN_USER` / `TAXIID_ADMIN_PASSWORD`).
@@ -166,24 +200,40 @@ pub fn resolve(req: &Request, env: &dyn Fn(&str) -> Option<String>) -> Result<Re
         Some(p) => detect(p)?.map(|d| (p.clone(), d)),
         None => None,
     };
-    let mut r = match detected {
+    let (mut r, mut pg) = match detected {
         Some((path, (syntax, text))) => from_native(&path, syntax, &text, req, env)?,
-        None => from_medallion(conf_file, req, env)?,
+        None => (from_medallion(conf_file, req, env)?, None),
     };
     let file_source = r
         .files
         .first()
         .map_or_else(|| "configuration".to_owned(), |f| f.display().to_string());
-    apply_env(&mut r, &over);
-    if r.store == StorePlan::Postgres {
-        let source = if over.store.is_some() {
-            "environment (TAXIID_STORE)".to_owned()
-        } else {
-            file_source
+    apply_env(&mut r, &mut pg, &over);
+    if let Some(draft) = pg {
+        let source = match &draft.url {
+            Some(s) => s,
+            None if over.store.is_some() => {
+                return Err(
+                    "environment: TAXIID_STORE=postgres needs TAXIID_POSTGRES_URL or TAXIID_POSTGRES_URL_FILE (a file holding the URL)"
+                        .into(),
+                );
+            }
+            None => {
+                return Err(format!(
+                    "{file_source}: store.type = \"postgres\" needs 'store.url' or 'store.url_file' (or TAXIID_POSTGRES_URL / TAXIID_POSTGRES_URL_FILE)"
+                ));
+            }
         };
-        return Err(format!(
-            "{source}: the postgres store is not available yet; use sqlite (the default) or memory"
-        ));
+        r.store = StorePlan::Postgres(PgPlan {
+            url: source.read()?,
+            pool_size: draft.pool_size,
+            statement_timeout: Duration::from_secs(draft.statement_timeout),
+            seed: draft.seed,
+        });
+    } else if over.postgres_url.is_some() || over.postgres_url_file.is_some() {
+        tracing::warn!(
+            "TAXIID_POSTGRES_URL/TAXIID_POSTGRES_URL_FILE are ignored: the store is not postgres"
+        );
     }
     if let Some(h) = &req.host {
         r.host.clone_from(h);
@@ -200,7 +250,7 @@ fn from_native(
     text: &str,
     req: &Request,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Resolved, String> {
+) -> Result<(Resolved, Option<PgDraft>), String> {
     let name = path.display();
     let file = native_config::parse(text, syntax).map_err(|e| format!("{name}: {e}"))?;
     let layout = native_config::check(&file).map_err(|e| format!("{name}: {e}"))?;
@@ -231,6 +281,22 @@ fn from_native(
         }
     }
     let s = file.store;
+    let pg = (s.kind == StoreKind::Postgres).then(|| PgDraft {
+        url: match (s.url, s.url_file) {
+            (Some(url), _) => Some(UrlSource::Inline {
+                url: PgUrlText(url),
+                from: format!("{name}: store.url"),
+            }),
+            (None, Some(path)) => Some(UrlSource::File {
+                path,
+                from: format!("{name}: store.url_file"),
+            }),
+            (None, None) => None,
+        },
+        pool_size: s.pool_size.unwrap_or(DEFAULT_PG_POOL_SIZE),
+        statement_timeout: s.statement_timeout.unwrap_or(DEFAULT_PG_STATEMENT_TIMEOUT),
+        seed: None,
+    });
     let store = match s.kind {
         StoreKind::Sqlite => StorePlan::Sqlite {
             path: s.path.unwrap_or_else(|| DEFAULT_SQLITE_PATH.into()),
@@ -240,10 +306,14 @@ fn from_native(
             data_file: s.data_file,
             save_on_shutdown: s.save_on_shutdown,
         },
-        StoreKind::Postgres => StorePlan::Postgres,
+        // Replaced by the finished plan once the environment is read.
+        StoreKind::Postgres => StorePlan::Memory {
+            data_file: None,
+            save_on_shutdown: false,
+        },
     };
     let t = file.taxii;
-    Ok(Resolved {
+    let resolved = Resolved {
         format: Format::Native,
         files: vec![path.to_owned()],
         host: file.server.host,
@@ -257,7 +327,8 @@ fn from_native(
         next_token_secret: t.next_token_secret,
         layout,
         admin: AdminAccount::default(),
-    })
+    };
+    Ok((resolved, pg))
 }
 
 fn from_medallion(
@@ -315,7 +386,9 @@ fn from_medallion(
     })
 }
 
-fn apply_env(r: &mut Resolved, over: &EnvOverrides) {
+/// Layers the `TAXIID_*` variables over `r`. While the store is postgres, `pg` holds its
+/// settings (and `r.store` is a placeholder).
+fn apply_env(r: &mut Resolved, pg: &mut Option<PgDraft>, over: &EnvOverrides) {
     if let Some(h) = &over.host {
         r.host.clone_from(h);
     }
@@ -323,6 +396,13 @@ fn apply_env(r: &mut Resolved, over: &EnvOverrides) {
         r.port = p;
     }
     match over.store {
+        Some(StoreKind::Sqlite) if pg.is_some() => {
+            *pg = None;
+            r.store = StorePlan::Sqlite {
+                path: DEFAULT_SQLITE_PATH.into(),
+                seed: None,
+            };
+        }
         Some(StoreKind::Sqlite) => {
             if let StorePlan::Memory {
                 data_file,
@@ -338,21 +418,47 @@ fn apply_env(r: &mut Resolved, over: &EnvOverrides) {
                     path: DEFAULT_SQLITE_PATH.into(),
                     seed: data_file.clone(),
                 };
-            } else if r.store == StorePlan::Postgres {
-                r.store = StorePlan::Sqlite {
-                    path: DEFAULT_SQLITE_PATH.into(),
-                    seed: None,
-                };
             }
         }
-        Some(StoreKind::Memory) if !matches!(r.store, StorePlan::Memory { .. }) => {
+        Some(StoreKind::Memory) if pg.is_some() || !matches!(r.store, StorePlan::Memory { .. }) => {
+            *pg = None;
             r.store = StorePlan::Memory {
                 data_file: None,
                 save_on_shutdown: false,
             };
         }
-        Some(StoreKind::Postgres) => r.store = StorePlan::Postgres,
+        Some(StoreKind::Postgres) if pg.is_none() => {
+            // As with sqlite, a medallion data file seeds a new database.
+            let seed = match &r.store {
+                StorePlan::Memory {
+                    data_file,
+                    save_on_shutdown,
+                } => {
+                    if *save_on_shutdown {
+                        tracing::warn!(
+                            "save_on_shutdown is ignored with TAXIID_STORE=postgres: the database keeps every write"
+                        );
+                    }
+                    data_file.clone()
+                }
+                _ => None,
+            };
+            *pg = Some(PgDraft::new(seed));
+        }
         _ => {}
+    }
+    if let Some(draft) = pg.as_mut() {
+        if let Some(url) = &over.postgres_url {
+            draft.url = Some(UrlSource::Inline {
+                url: PgUrlText(url.clone()),
+                from: "environment: TAXIID_POSTGRES_URL".into(),
+            });
+        } else if let Some(path) = &over.postgres_url_file {
+            draft.url = Some(UrlSource::File {
+                path: path.clone(),
+                from: "environment: TAXIID_POSTGRES_URL_FILE".into(),
+            });
+        }
     }
     if let Some(p) = &over.sqlite_path {
         match &mut r.store {

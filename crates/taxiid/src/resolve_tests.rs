@@ -188,27 +188,129 @@ fn a_medallion_config_with_taxiid_store_sqlite_is_seeded_from_its_data_file() {
     assert_eq!(resolve(&req(Some(&file)), &env).unwrap().max_page_size, 4);
 }
 
+fn pg(r: &Resolved) -> &PgPlan {
+    match &r.store {
+        StorePlan::Postgres(p) => p,
+        other => panic!("not postgres: {other:?}"),
+    }
+}
+
 #[test]
-fn postgres_is_refused_naming_where_it_was_asked_for() {
+fn postgres_takes_its_url_from_the_file_a_url_file_or_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
         "pg.toml",
-        "[store]\ntype = \"postgres\"\nurl = \"postgres://x\"\n",
+        "[store]\ntype = \"postgres\"\nurl = \"postgres://taxiid:s3cret@db/taxii\"\npool_size = 4\nstatement_timeout = 7\n",
     );
-    let e = resolve(&req(Some(&file)), &env_of(&[])).unwrap_err();
+    let r = resolve(&req(Some(&file)), &env_of(&[])).unwrap();
+    let p = pg(&r);
+    assert_eq!(p.url.expose(), "postgres://taxiid:s3cret@db/taxii");
+    assert_eq!(
+        (p.pool_size, p.statement_timeout, &p.seed),
+        (4, Duration::from_secs(7), &None)
+    );
+    // Defaults, and the URL from a file (trailing newline trimmed).
+    let secret = write(dir.path(), "pg-url", "postgres://u:s3cret@db2/taxii\n");
+    let file = write(
+        dir.path(),
+        "pg2.toml",
+        &format!(
+            "[store]\ntype = \"postgres\"\nurl_file = \"{}\"\n",
+            secret.display()
+        ),
+    );
+    let r = resolve(&req(Some(&file)), &env_of(&[])).unwrap();
+    let p = pg(&r);
+    assert_eq!(p.url.expose(), "postgres://u:s3cret@db2/taxii");
+    assert_eq!(
+        (p.pool_size, p.statement_timeout),
+        (10, Duration::from_secs(30))
+    );
+    // The environment beats the file.
+    let env = env_of(&[("TAXIID_POSTGRES_URL", "postgres://env@db3/t")]);
+    let r = resolve(&req(Some(&file)), &env).unwrap();
+    assert_eq!(pg(&r).url.expose(), "postgres://env@db3/t");
+    let env = env_of(&[
+        ("TAXIID_STORE", "postgres"),
+        ("TAXIID_POSTGRES_URL_FILE", secret.to_str().unwrap()),
+    ]);
+    let r = resolve(&req(None), &env).unwrap();
+    assert_eq!(pg(&r).url.expose(), "postgres://u:s3cret@db2/taxii");
+    // The Debug form shows no password.
+    let shown = format!("{r:?}");
     assert!(
-        e.starts_with(&file.display().to_string()) && e.contains("postgres"),
+        shown.contains("u:***@db2") && !shown.contains("s3cret"),
+        "{shown}"
+    );
+    // Overriding a postgres file with sqlite or memory works, and needs no URL.
+    let bare = write(dir.path(), "bare.toml", "[store]\ntype = \"postgres\"\n");
+    let r = resolve(&req(Some(&bare)), &env_of(&[("TAXIID_STORE", "sqlite")])).unwrap();
+    assert!(matches!(r.store, StorePlan::Sqlite { .. }));
+    let r = resolve(&req(Some(&bare)), &env_of(&[("TAXIID_STORE", "memory")])).unwrap();
+    assert!(matches!(r.store, StorePlan::Memory { .. }));
+}
+
+#[test]
+fn a_medallion_config_with_taxiid_store_postgres_seeds_from_its_data_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "m.json",
+        r#"{"backend": {"module_class": "MemoryBackend", "filename": "data.json", "save_on_shutdown": true}}"#,
+    );
+    let env = env_of(&[
+        ("TAXIID_STORE", "postgres"),
+        ("TAXIID_POSTGRES_URL", "postgres://db/taxii"),
+    ]);
+    let r = resolve(&req(Some(&file)), &env).unwrap();
+    assert_eq!(pg(&r).seed, Some(PathBuf::from("data.json")));
+    assert_eq!(r.format, Format::Medallion);
+}
+
+#[test]
+fn a_missing_or_bad_postgres_url_names_its_source_but_never_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = write(dir.path(), "bare.toml", "[store]\ntype = \"postgres\"\n");
+    let e = resolve(&req(Some(&bare)), &env_of(&[])).unwrap_err();
+    assert!(
+        e.starts_with(&bare.display().to_string()) && e.contains("store.url"),
         "{e}"
     );
     let e = resolve(&req(None), &env_of(&[("TAXIID_STORE", "postgres")])).unwrap_err();
     assert!(
-        e.starts_with("environment") && e.contains("not available yet"),
+        e.starts_with("environment") && e.contains("TAXIID_POSTGRES_URL"),
         "{e}"
     );
-    // Overriding a postgres file with sqlite works.
-    let r = resolve(&req(Some(&file)), &env_of(&[("TAXIID_STORE", "sqlite")])).unwrap();
-    assert!(matches!(r.store, StorePlan::Sqlite { .. }));
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "[store]\ntype = \"postgres\"\nurl = \"mysql://u:s3cret@db/x\"\n",
+    );
+    let e = resolve(&req(Some(&bad)), &env_of(&[])).unwrap_err();
+    assert!(
+        e.starts_with(&format!("{}: store.url", bad.display())) && !e.contains("s3cret"),
+        "{e}"
+    );
+    let missing = write(
+        dir.path(),
+        "missing.toml",
+        "[store]\ntype = \"postgres\"\nurl_file = \"/nonexistent/pg-url\"\n",
+    );
+    let e = resolve(&req(Some(&missing)), &env_of(&[])).unwrap_err();
+    assert!(
+        e.contains("store.url_file") && e.contains("/nonexistent/pg-url"),
+        "{e}"
+    );
+    let env = env_of(&[
+        ("TAXIID_STORE", "postgres"),
+        ("TAXIID_POSTGRES_URL", "postgres://u:s3cret@db:port/x"),
+    ]);
+    let e = resolve(&req(None), &env).unwrap_err();
+    assert!(
+        e.starts_with("environment: TAXIID_POSTGRES_URL") && !e.contains("s3cret"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -1,20 +1,30 @@
 //! The composition root: configuration → store → settings → listener → serve, then save.
 
-use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::response::IntoResponse;
 use taxii_model::Clock;
+use taxii_server::error::ApiError;
 use taxii_server::{AppState, Settings, SystemClock};
+use taxii_store::StoreError;
 use taxii_store::memory::MemoryStore;
+use tower::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command, LogLevel};
 use crate::native_config;
 use crate::provision::provision;
 use crate::resolve::{self, Request, Resolved};
-use crate::store_open::{self, save_data_file};
+use crate::store_open::{self, Opened, save_data_file};
+
+/// How often a node whose database did not answer at start-up tries again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// How often it says that it is still waiting.
+const WAITING_NOTICE_EVERY: Duration = Duration::from_secs(60);
 
 fn init_logging(cli: &Cli) {
     let level = if cli.debug_mode {
@@ -128,6 +138,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     }
     let opened = store_open::open(&config.store, clock.now()).await?;
     if let Some(Command::Admin(command)) = cli.command {
+        if let Some(why) = &opened.unreachable {
+            return Err(format!("{why} (the command needs the database)"));
+        }
         // Only what the configuration defines: the default API root and the first-start admin
         // are for serving, and would otherwise land in a store an import is about to fill.
         crate::provision::apply_layout(&*opened.store, &config.layout).await?;
@@ -143,22 +156,26 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         return result;
     }
-    let cursor_key = provision(&*opened.store, &config).await?;
-    let described = store_open::summary(&*opened.store).await?;
-    let users: BTreeMap<String, String> = config.users.clone();
-    let settings = Settings {
-        users,
-        realm: "taxii".into(),
-        max_page_size: config.max_page_size,
-        status_retention_secs: config.status_retention,
-        default_max_content_length: config.default_max_content_length,
-        cursor_key,
-        discovery_title: "taxiid TAXII 2.1 server".into(),
+    let ready: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
+    let first = match &opened.unreachable {
+        Some(why) => Err(why.clone()),
+        None => prepare(&opened, &config, &clock).await,
     };
-    let state = AppState {
-        store: Arc::clone(&opened.store),
-        settings: Arc::new(settings),
-        clock,
+    let waiting = match first {
+        Ok(cursor_key) => {
+            let described = store_open::summary(&*opened.store).await?;
+            tracing::info!("{}; {described}; {}", opened.description, config.format);
+            let _ = ready.set(start_serving(&opened, &config, &clock, cursor_key));
+            false
+        }
+        Err(e) if opened.unreachable.is_some() || waits_for_database(&opened, &e).await => {
+            tracing::warn!(
+                "{}: {e}. Serving anyway: every request gets 503 (Retry-After) until the database answers; the node then carries on by itself, nothing to restart",
+                opened.description
+            );
+            true
+        }
+        Err(e) => return Err(e),
     };
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
@@ -166,15 +183,40 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    tracing::info!("{}; {described}; {}", opened.description, config.format);
     eprintln!("taxiid: listening on http://{addr} (discovery at http://{addr}/taxii2/)");
-    taxii_server::spawn_status_reaper(state.clone(), Duration::from_secs(config.check_interval));
     if let Some((store, path)) = &opened.saveable {
         spawn_save_on_signal(Arc::clone(store), path.clone());
     }
-    taxii_server::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    // A failure once the database answers (other than its absence) stops the server, as it
+    // would have at start-up.
+    let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<String>();
+    let (fatal_seen_tx, fatal_seen_rx) = tokio::sync::oneshot::channel::<String>();
+    let shutdown = async move {
+        tokio::select! {
+            () = shutdown_signal() => {}
+            Ok(e) = fatal_rx => {
+                let _ = fatal_seen_tx.send(e);
+            }
+        }
+    };
+    let serving = axum::serve(listener, gated(Arc::clone(&ready)))
+        .with_graceful_shutdown(shutdown)
+        .into_future();
+    // The wait runs in this task rather than a spawned one: the seeding it may do is not
+    // provably `Send`.
+    let wait = async {
+        if waiting && let Err(e) = wait_for_database(&opened, &config, &clock, &ready).await {
+            let _ = fatal_tx.send(e);
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        served = serving => served.map_err(|e| format!("server error: {e}"))?,
+        () = wait => {}
+    }
+    if let Ok(e) = fatal_seen_rx.await {
+        return Err(e);
+    }
     let save_on_shutdown = matches!(
         config.store,
         resolve::StorePlan::Memory {
@@ -187,6 +229,131 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         tracing::info!(file = %path.display(), "saved the data file");
     }
     Ok(())
+}
+
+/// Makes an opened store ready to serve: copies a pending data file into it if it is new,
+/// then provisions it; returns the `next` cursor key.
+async fn prepare(
+    opened: &Opened,
+    config: &Resolved,
+    clock: &Arc<SystemClock>,
+) -> Result<Vec<u8>, String> {
+    if let Some(seed) = &opened.pending_seed
+        && store_open::seed_if_new(&*opened.store, seed, clock.now()).await?
+    {
+        tracing::info!(file = %seed.display(), "seeded the new database from the data file");
+    }
+    provision(&*opened.store, config).await
+}
+
+/// Whether a failed preparation is a shared database that does not answer (yet): then the
+/// node serves 503s and waits for it, instead of stopping.
+async fn waits_for_database(opened: &Opened, error: &str) -> bool {
+    if !opened.shared {
+        return false;
+    }
+    let down = matches!(opened.store.health().await, Err(StoreError::Unavailable(_)));
+    if !down {
+        tracing::debug!("start-up failed with the database answering: {error}");
+    }
+    down
+}
+
+/// The TAXII service over a prepared store, with the status purge running.
+fn start_serving(
+    opened: &Opened,
+    config: &Resolved,
+    clock: &Arc<SystemClock>,
+    cursor_key: Vec<u8>,
+) -> Router {
+    let settings = Settings {
+        users: config.users.clone(),
+        realm: "taxii".into(),
+        max_page_size: config.max_page_size,
+        status_retention_secs: config.status_retention,
+        default_max_content_length: config.default_max_content_length,
+        cursor_key,
+        discovery_title: "taxiid TAXII 2.1 server".into(),
+    };
+    let state = AppState {
+        store: Arc::clone(&opened.store),
+        settings: Arc::new(settings),
+        clock: Arc::clone(clock) as Arc<dyn Clock>,
+    };
+    taxii_server::spawn_status_reaper(state.clone(), Duration::from_secs(config.check_interval));
+    taxii_server::router(state)
+}
+
+/// Tries to prepare the store until the database answers, then opens the gate. `Err` is a
+/// failure that is not the database being away (a configuration that conflicts with the
+/// stored data, say).
+async fn wait_for_database(
+    opened: &Opened,
+    config: &Resolved,
+    clock: &Arc<SystemClock>,
+    ready: &OnceLock<Router>,
+) -> Result<(), String> {
+    let mut last_notice = Instant::now();
+    loop {
+        tokio::time::sleep(RETRY_EVERY).await;
+        // One round trip (which waits for a connection up to the pool's acquire timeout)
+        // tells whether it is worth preparing yet.
+        match opened.store.health().await {
+            Ok(()) => {}
+            Err(StoreError::Unavailable(why)) => {
+                if last_notice.elapsed() >= WAITING_NOTICE_EVERY {
+                    tracing::warn!(
+                        "{}: still waiting for the database: {why}",
+                        opened.description
+                    );
+                    last_notice = Instant::now();
+                }
+                continue;
+            }
+            Err(e) => return Err(format!("{}: {e}", opened.description)),
+        }
+        match prepare(opened, config, clock).await {
+            Ok(cursor_key) => {
+                let _ = ready.set(start_serving(opened, config, clock, cursor_key));
+                tracing::info!(
+                    "{}: the database answers; serving ({})",
+                    opened.description,
+                    config.format
+                );
+                return Ok(());
+            }
+            Err(e) if waits_for_database(opened, &e).await => {
+                if last_notice.elapsed() >= WAITING_NOTICE_EVERY {
+                    tracing::warn!(
+                        "{}: still waiting for the database: {e}",
+                        opened.description
+                    );
+                    last_notice = Instant::now();
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The service, once `ready` holds it; until then every request gets a TAXII 503 error with
+/// `Retry-After`.
+fn gated(ready: Arc<OnceLock<Router>>) -> Router {
+    Router::new().fallback(move |request: axum::extract::Request| {
+        let ready = Arc::clone(&ready);
+        async move {
+            match ready.get() {
+                Some(service) => match service.clone().oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+                None => {
+                    ApiError::Unavailable("the database has not answered since start-up".into())
+                        .into_response()
+                }
+            }
+        }
+    })
 }
 
 fn hash_password(password: Option<String>) -> Result<(), String> {

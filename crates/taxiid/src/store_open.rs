@@ -1,28 +1,52 @@
-//! Opens the configured store (memory, optionally from a medallion data file; SQLite, seeded
-//! from a medallion data file when new), describes it for `--conf-check` without creating
-//! anything, and saves a memory store back to its data file.
+//! Opens the configured store (memory, optionally from a medallion data file; SQLite or
+//! PostgreSQL, seeded from a medallion data file when new), describes it for `--conf-check`
+//! without creating anything, and saves a memory store back to its data file.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use taxii_model::Timestamp;
-use taxii_store::Store;
 use taxii_store::memory::MemoryStore;
+use taxii_store::postgres::{PgOptions, PgStore};
 use taxii_store::sqlite::SqliteStore;
+use taxii_store::{Store, StoreError};
 
 use crate::copy::{Scope, copy_store};
 use crate::native_config::Layout;
-use crate::resolve::StorePlan;
+use crate::resolve::{PgPlan, StorePlan};
 
-pub const POSTGRES_UNAVAILABLE: &str =
-    "the postgres store is not available yet; use sqlite (the default) or memory";
+/// How long `--conf-check` waits for PostgreSQL to answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Opened {
     pub store: Arc<dyn Store>,
     /// The memory store and its file, when the data can be saved back.
     pub saveable: Option<(Arc<MemoryStore>, PathBuf)>,
     pub description: String,
+    /// Several nodes may use the store at once (PostgreSQL): first-start steps reconcile
+    /// with theirs, and a store that does not answer may come back.
+    pub shared: bool,
+    /// Why the database did not answer at start-up. A server starts anyway (and answers 503
+    /// until it does); an admin command stops.
+    pub unreachable: Option<String>,
+    /// A medallion data file to copy into the store once it answers, if it is still new.
+    pub pending_seed: Option<PathBuf>,
+}
+
+impl Opened {
+    fn local(store: Arc<dyn Store>, description: String) -> Opened {
+        Opened {
+            store,
+            saveable: None,
+            description,
+            shared: false,
+            unreachable: None,
+            pending_seed: None,
+        }
+    }
 }
 
 /// The one place a SQLite store is opened: it creates the file and its directory if missing,
@@ -44,54 +68,125 @@ pub async fn open(plan: &StorePlan, now: Timestamp) -> Result<Opened, String> {
         } => {
             let store = Arc::new(load_data_file(path, now)?);
             require_api_roots(&*store, path).await?;
-            Ok(Opened {
-                store: Arc::clone(&store) as Arc<dyn Store>,
-                saveable: Some((store, path.clone())),
-                description: format!("memory store loaded from {}", path.display()),
-            })
+            let mut opened = Opened::local(
+                Arc::clone(&store) as Arc<dyn Store>,
+                format!("memory store loaded from {}", path.display()),
+            );
+            opened.saveable = Some((store, path.clone()));
+            Ok(opened)
         }
         StorePlan::Memory {
             data_file: None, ..
-        } => Ok(Opened {
-            store: Arc::new(MemoryStore::new()),
-            saveable: None,
-            description: "memory store (data is not kept across restarts)".into(),
-        }),
+        } => Ok(Opened::local(
+            Arc::new(MemoryStore::new()),
+            "memory store (data is not kept across restarts)".into(),
+        )),
         StorePlan::Sqlite { path, seed } => {
             let store = open_sqlite(path).await?;
             let mut description = format!("sqlite store at {}", path.display());
             if let Some(seed) = seed
-                && store
-                    .api_roots()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .is_empty()
+                && seed_if_new(&*store, seed, now).await?
             {
-                let source = load_data_file(seed, now)?;
-                require_api_roots(&source, seed).await?;
-                let copied = copy_store(&source, &*store, Scope::All)
-                    .await
-                    .map_err(|e| {
-                        format!("{}: cannot be copied into the store: {e}", seed.display())
-                    })?;
-                tracing::info!(
-                    file = %seed.display(),
-                    api_roots = copied.api_roots.len(),
-                    collections = copied.collections.len(),
-                    versions = copied.added(),
-                    statuses = copied.statuses,
-                    "seeded the new store from the data file"
-                );
                 description.push_str(&format!(", seeded from {}", seed.display()));
             }
-            Ok(Opened {
-                store,
-                saveable: None,
-                description,
-            })
+            Ok(Opened::local(store, description))
         }
-        StorePlan::Postgres => Err(POSTGRES_UNAVAILABLE.into()),
+        StorePlan::Postgres(pg) => open_postgres(pg, now).await,
     }
+}
+
+/// The options the PostgreSQL store is opened with.
+pub fn pg_options(pg: &PgPlan) -> PgOptions {
+    let mut options = PgOptions::new(pg.url.expose());
+    options.max_connections = pg.pool_size;
+    options.statement_timeout = pg.statement_timeout;
+    options
+}
+
+/// The one place a PostgreSQL store is opened. The pool connects lazily; the migrations are
+/// tried once here. A database that does not answer is no error: the store answers
+/// `Unavailable` until it does, and migrates on its first call that reaches it.
+async fn open_postgres(pg: &PgPlan, now: Timestamp) -> Result<Opened, String> {
+    let shown = pg.url.redacted();
+    let pg_store = Arc::new(
+        PgStore::connect_lazy(&pg_options(pg))
+            .map_err(|e| format!("postgres store at {shown}: {e}"))?,
+    );
+    let store: Arc<dyn Store> = Arc::clone(&pg_store) as Arc<dyn Store>;
+    let mut opened = Opened::local(Arc::clone(&store), format!("postgres store at {shown}"));
+    opened.shared = true;
+    match pg_store.migrate().await {
+        Ok(()) => {
+            if let Some(seed) = &pg.seed
+                && seed_if_new(&*store, seed, now).await?
+            {
+                opened
+                    .description
+                    .push_str(&format!(", seeded from {}", seed.display()));
+            }
+        }
+        Err(StoreError::Unavailable(why)) => {
+            opened.unreachable = Some(format!("the database at {shown} does not answer: {why}"));
+            opened.pending_seed.clone_from(&pg.seed);
+        }
+        Err(e) => return Err(format!("postgres store at {shown}: {e}")),
+    }
+    Ok(opened)
+}
+
+/// `--conf-check`: whether the database answers, without creating anything in it (the store
+/// itself would apply its migrations on first contact).
+async fn probe(pg: &PgPlan) -> String {
+    use sqlx::Connection;
+    let options = match sqlx::postgres::PgConnectOptions::from_str(pg.url.expose()) {
+        Ok(o) => o,
+        Err(e) => return format!("the URL is not usable: {e}"),
+    };
+    let waited =
+        tokio::time::timeout(PROBE_TIMEOUT, sqlx::PgConnection::connect_with(&options)).await;
+    match waited {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            "the database answered".into()
+        }
+        Ok(Err(sqlx::Error::Database(e))) => format!(
+            "the database answered but refused the connection: {e}; taxiid would not start until that is fixed"
+        ),
+        Ok(Err(e)) => format!(
+            "the database did not answer: {e}; the configuration itself is valid, and taxiid would start and answer 503 until the database answers"
+        ),
+        Err(_) => format!(
+            "the database did not answer within {} s; the configuration itself is valid, and taxiid would start and answer 503 until the database answers",
+            PROBE_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+/// Copies a medallion data file into `store` if the store has no API root yet; `true` when
+/// it did.
+pub async fn seed_if_new(store: &dyn Store, seed: &Path, now: Timestamp) -> Result<bool, String> {
+    if !store
+        .api_roots()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Ok(false);
+    }
+    let source = load_data_file(seed, now)?;
+    require_api_roots(&source, seed).await?;
+    let copied = copy_store(&source, store, Scope::All)
+        .await
+        .map_err(|e| format!("{}: cannot be copied into the store: {e}", seed.display()))?;
+    tracing::info!(
+        file = %seed.display(),
+        api_roots = copied.api_roots.len(),
+        collections = copied.collections.len(),
+        versions = copied.added(),
+        statuses = copied.statuses,
+        "seeded the new store from the data file"
+    );
+    Ok(true)
 }
 
 async fn require_api_roots(store: &dyn Store, path: &Path) -> Result<(), String> {
@@ -143,7 +238,24 @@ pub async fn describe(plan: &StorePlan, layout: &Layout, now: Timestamp) -> Resu
                 ));
             }
         }
-        StorePlan::Postgres => return Err(POSTGRES_UNAVAILABLE.into()),
+        StorePlan::Postgres(pg) => {
+            parts.push(format!(
+                "postgres store at {} (pool_size {}, statement_timeout {} s; {})",
+                pg.url.redacted(),
+                pg.pool_size,
+                pg.statement_timeout.as_secs(),
+                probe(pg).await
+            ));
+            if let Some(seed) = &pg.seed {
+                let store = load_data_file(seed, now)?;
+                require_api_roots(&store, seed).await?;
+                parts.push(format!(
+                    "seeded when new from {}: {}",
+                    seed.display(),
+                    summary(&store).await?
+                ));
+            }
+        }
     }
     if !layout.api_roots.is_empty() {
         let collections: usize = layout.api_roots.iter().map(|r| r.collections.len()).sum();

@@ -173,6 +173,18 @@ impl Store for MemoryStore {
             .roots
             .get_mut(api_root)
             .ok_or_else(|| no_root(api_root))?;
+        // As the SQL stores' unique index does: one alias names one collection.
+        if let Some(alias) = &collection.alias
+            && let Some(other) = root
+                .collections
+                .values()
+                .find(|c| c.meta.id != collection.id && c.meta.alias.as_ref() == Some(alias))
+        {
+            return Err(StoreError::Backend(format!(
+                "API root '{api_root}': alias '{alias}' is already used by collection {}",
+                other.meta.id
+            )));
+        }
         match root.collections.get_mut(&collection.id) {
             Some(existing) => existing.meta = collection,
             None => {
@@ -299,6 +311,15 @@ impl Store for MemoryStore {
     async fn put_user(&self, user: UserRecord) -> StoreResult<()> {
         self.data.write().users.insert(user.name.clone(), user);
         Ok(())
+    }
+
+    async fn insert_user(&self, user: UserRecord) -> StoreResult<bool> {
+        let mut data = self.data.write();
+        if data.users.contains_key(&user.name) {
+            return Ok(false);
+        }
+        data.users.insert(user.name.clone(), user);
+        Ok(true)
     }
 
     async fn remove_user(&self, name: &str) -> StoreResult<bool> {

@@ -442,6 +442,18 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn insert_user(&self, user: UserRecord) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO users (name, password_hash) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(user.name)
+        .bind(user.password_hash)
+        .execute(self.db().await?)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn remove_user(&self, name: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM users WHERE name = $1")
             .bind(name)

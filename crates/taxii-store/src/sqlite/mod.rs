@@ -539,6 +539,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn insert_user(&self, user: UserRecord) -> StoreResult<bool> {
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO users (name, password_hash) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO NOTHING",
+                    params![user.name, user.password_hash],
+                )
+                .map_err(db_err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn remove_user(&self, name: &str) -> StoreResult<bool> {
         let name = name.to_owned();
         self.write(move |c| {

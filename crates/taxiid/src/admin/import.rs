@@ -1,6 +1,7 @@
 //! `taxiid import`: a medallion data file into the store (API roots, collections, statuses and
-//! every version with its `date_added`), or a STIX bundle / TAXII envelope into one
-//! collection through `Store::add_objects`, streamed in batches.
+//! every version with its `date_added`), a STIX bundle / TAXII envelope into one collection
+//! through `Store::add_objects`, streamed in batches, or a whole SQLite store (with its users
+//! and cursor key: the way from one node on SQLite to several on PostgreSQL).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,17 +10,21 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use taxii_model::NewObject;
 use taxii_store::memory::MemoryStore;
+use taxii_store::sqlite::SqliteStore;
 use taxii_store::{AddOutcome, Store};
 
 use super::bundle::{self, Batch, Progress, Sink};
 use super::{now, require_collection, require_root, store_err, write_err, write_json, write_table};
 use crate::copy::{Scope, copy_store};
+use crate::provision::CURSOR_KEY_META;
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
   taxiid import medallion-data.json
   taxiid import --api-root api1 --collection indicators bundle.json
   taxiid import --api-root api1 --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 envelope.json --json
+  TAXIID_STORE=postgres TAXIID_POSTGRES_URL=postgres://taxiid@db/taxii \
+      taxiid import --from-sqlite taxiid-data/taxiid.sqlite3
 
 Importing the same file again adds nothing. A bundle import exits 1 when an object was
 refused (the others are imported); the refused ones are listed with the reason.";
@@ -31,8 +36,18 @@ const LISTED_FAILURES: usize = 100;
 pub struct ImportArgs {
     /// A medallion data file; with --api-root and --collection, a STIX 2.x bundle or a TAXII
     /// envelope.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    #[arg(value_name = "FILE", required_unless_present = "from_sqlite")]
+    pub file: Option<PathBuf>,
+
+    /// Copy a whole SQLite store (a taxiid.sqlite3 file) into the configured store: API roots,
+    /// collections, every version with its date_added, statuses, users and the `next` cursor
+    /// key (unless the target has one). Stop the server that uses the file first.
+    #[arg(
+        long,
+        value_name = "SQLITE_FILE",
+        conflicts_with_all = ["file", "api_root", "collection", "batch_size"]
+    )]
+    pub from_sqlite: Option<PathBuf>,
 
     /// The API root of the collection that receives a bundle's objects.
     #[arg(long, value_name = "PATH", requires = "collection")]
@@ -57,10 +72,97 @@ pub(crate) async fn run(
     store: &dyn Store,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    match (&args.api_root, &args.collection) {
-        (Some(root), Some(coll)) => import_bundle(&args, root, coll, store, out).await,
-        _ => import_medallion(&args, store, out).await,
+    if let Some(sqlite) = &args.from_sqlite {
+        return import_sqlite(sqlite, args.json, store, out).await;
     }
+    let Some(file) = args.file.clone() else {
+        return Err("name a FILE to import, or --from-sqlite SQLITE_FILE".into());
+    };
+    match (&args.api_root, &args.collection) {
+        (Some(root), Some(coll)) => import_bundle(&args, &file, root, coll, store, out).await,
+        _ => import_medallion(&args, &file, store, out).await,
+    }
+}
+
+/// Users and the cursor key a SQLite import brought.
+#[derive(Debug, Default, Serialize)]
+struct Extras {
+    users: Vec<String>,
+    cursor_key: bool,
+}
+
+async fn import_sqlite(
+    path: &Path,
+    json: bool,
+    store: &dyn Store,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    // Opening creates a missing file: refuse that instead of copying an empty store.
+    if !path.is_file() {
+        return Err(format!("{}: no such SQLite file", path.display()));
+    }
+    let owned = path.to_owned();
+    let source = tokio::task::spawn_blocking(move || SqliteStore::open(&owned))
+        .await
+        .map_err(|e| format!("{}: cannot be opened: {e}", path.display()))?
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let report = copy_store(&source, store, Scope::All).await?;
+    let mut extras = Extras::default();
+    for user in source.users().await.map_err(store_err)? {
+        extras.users.push(user.name.clone());
+        store.put_user(user).await.map_err(store_err)?;
+    }
+    // Cursors clients hold keep working if the target takes the source's key; a target that
+    // already has one (nodes may be serving it) keeps its own.
+    if let Some(key) = source.meta(CURSOR_KEY_META).await.map_err(store_err)?
+        && store
+            .meta(CURSOR_KEY_META)
+            .await
+            .map_err(store_err)?
+            .is_none()
+    {
+        store
+            .set_meta(CURSOR_KEY_META, &key)
+            .await
+            .map_err(store_err)?;
+        extras.cursor_key = true;
+    }
+    let (versions, added) = (report.versions(), report.added());
+    if json {
+        let mut v = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        if let Value::Object(m) = &mut v {
+            m.insert("from_sqlite".into(), path.display().to_string().into());
+            m.insert("versions".into(), versions.into());
+            m.insert("added".into(), added.into());
+            m.insert("already_present".into(), (versions - added).into());
+            m.insert("users".into(), json!(extras.users));
+            m.insert("cursor_key".into(), extras.cursor_key.into());
+        }
+        return write_json(out, &v);
+    }
+    writeln!(
+        out,
+        "imported {} into the {} store: {} API roots, {} collections, {versions} object versions ({added} added, {} already present), {} statuses, {} users{}{}",
+        path.display(),
+        store.backend(),
+        report.api_roots.len(),
+        report.collections.len(),
+        versions - added,
+        report.statuses,
+        extras.users.len(),
+        if report.discovery {
+            ", the discovery resource"
+        } else {
+            ""
+        },
+        if extras.cursor_key {
+            ", the next-cursor key"
+        } else {
+            ""
+        },
+    )
+    .map_err(write_err)?;
+    collection_table(&report.collections, out)
 }
 
 async fn read_json(path: &Path) -> Result<Value, String> {
@@ -76,10 +178,10 @@ async fn read_json(path: &Path) -> Result<Value, String> {
 
 async fn import_medallion(
     args: &ImportArgs,
+    path: &Path,
     store: &dyn Store,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    let path = &args.file;
     let doc = read_json(path).await?;
     if let Value::Object(top) = &doc
         && (top.contains_key("objects") || top.get("type").is_some_and(|t| t == "bundle"))
@@ -119,8 +221,15 @@ async fn import_medallion(
         },
     )
     .map_err(write_err)?;
-    let rows: Vec<Vec<String>> = report
-        .collections
+    collection_table(&report.collections, out)
+}
+
+/// One row per copied collection, after a blank line; nothing when there are none.
+fn collection_table(
+    collections: &[crate::copy::CollectionCopy],
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let rows: Vec<Vec<String>> = collections
         .iter()
         .map(|c| {
             vec![
@@ -236,6 +345,7 @@ async fn add_batch(
 
 async fn import_bundle(
     args: &ImportArgs,
+    file: &Path,
     root: &str,
     coll: &str,
     store: &dyn Store,
@@ -243,7 +353,7 @@ async fn import_bundle(
 ) -> Result<(), String> {
     let root = require_root(store, root).await?.name;
     let coll = require_collection(store, &root, coll).await?;
-    let path = args.file.clone();
+    let path = file.to_owned();
     // First pass: the whole file is well-formed before anything is written.
     let total = {
         let p = path.clone();
@@ -270,7 +380,7 @@ async fn import_bundle(
         .await
         .map_err(|e| format!("the file reader failed: {e}"))??;
     progress.finish(tally.total);
-    report_bundle(args, &root, &coll.id, &tally, out)?;
+    report_bundle(args, file, &root, &coll.id, &tally, out)?;
     if tally.failed > 0 {
         return Err(format!(
             "{} of {} objects were refused (listed above); the others are imported",
@@ -282,6 +392,7 @@ async fn import_bundle(
 
 fn report_bundle(
     args: &ImportArgs,
+    file: &Path,
     root: &str,
     coll: &str,
     tally: &Tally,
@@ -289,7 +400,7 @@ fn report_bundle(
 ) -> Result<(), String> {
     if args.json {
         let mut v =
-            json!({"file": args.file.display().to_string(), "api_root": root, "collection": coll});
+            json!({"file": file.display().to_string(), "api_root": root, "collection": coll});
         if let (Value::Object(m), Ok(Value::Object(t))) = (&mut v, serde_json::to_value(tally)) {
             m.extend(t);
         }
@@ -298,7 +409,7 @@ fn report_bundle(
     writeln!(
         out,
         "imported {} into {root}/{coll}: {} objects: {} added, {} already present, {} failed",
-        args.file.display(),
+        file.display(),
         tally.total,
         tally.added,
         tally.already_present,

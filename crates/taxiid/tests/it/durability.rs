@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const ADMIN_ENV: [(&str, &str); 2] = [
+pub(crate) const ADMIN_ENV: [(&str, &str); 2] = [
     ("TAXIID_ADMIN_USER", "admin"),
     ("TAXIID_ADMIN_PASSWORD", "Password0"),
 ];
 
-fn indicator(writer: u32, envelope: u32, n: u32) -> Value {
+pub(crate) fn indicator(writer: u32, envelope: u32, n: u32) -> Value {
     json!({
         "type": "indicator", "spec_version": "2.1",
         "id": format!("indicator--{writer:08x}-{envelope:04x}-4000-8000-{n:012x}"),
@@ -25,7 +25,7 @@ fn indicator(writer: u32, envelope: u32, n: u32) -> Value {
 }
 
 /// Every (id, version) in a collection, following `next` to the end.
-async fn stored_ids(s: &TestServer, collection_path: &str) -> BTreeSet<String> {
+pub(crate) async fn stored_ids(s: &TestServer, collection_path: &str) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     let mut next: Option<String> = None;
     loop {
@@ -124,7 +124,7 @@ async fn acknowledged_adds_survive_sigkill_and_no_envelope_is_half_stored() {
 }
 
 /// GET answers worth comparing between two servers holding the same data.
-fn probe_paths() -> Vec<String> {
+pub(crate) fn probe_paths() -> Vec<String> {
     let mut paths = vec![
         "/taxii2/".to_owned(),
         "/api1/".to_owned(),

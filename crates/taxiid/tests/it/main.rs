@@ -19,6 +19,7 @@ mod negotiation;
 mod object;
 mod objects;
 mod paging;
+mod postgres;
 mod smoke;
 mod status;
 mod stix;

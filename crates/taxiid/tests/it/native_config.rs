@@ -259,14 +259,15 @@ async fn an_unknown_key_stops_start_up_with_one_line_naming_it() {
             );
         }
     }
+    // A postgres store needs a URL, from the file or the environment.
     exit(dir.path(), &["--no-conf-dir", "-c", "pg.toml"], &[])
-        .assert_one_line_error(&["pg.toml", "not available yet"]);
+        .assert_one_line_error(&["pg.toml", "store.url"]);
     exit(
         dir.path(),
         &["--no-conf-dir"],
         &[("TAXIID_STORE", "postgres")],
     )
-    .assert_one_line_error(&["TAXIID_STORE", "not available yet"]);
+    .assert_one_line_error(&["TAXIID_STORE=postgres", "TAXIID_POSTGRES_URL"]);
     assert!(!dir.path().join("taxiid-data").exists());
 }
 
