@@ -70,10 +70,11 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
-        // Class 08: connection exceptions; 57P0x: the server is shutting down or starting.
+        // Class 08: connection exceptions; 57P0x: the server is shutting down or starting;
+        // 57014: the statement timeout cancelled a query (retrying later may succeed).
         sqlx::Error::Database(d) => d
             .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "57014"),
         _ => false,
     };
     if unavailable {
@@ -553,5 +554,19 @@ mod tests {
             other => panic!("expected Unavailable, got {other:?}"),
         }
         assert!(PgStore::connect_lazy(&PgOptions::new("not a url")).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_statement_cut_off_by_the_timeout_is_unavailable() {
+        let opts = PgOptions {
+            statement_timeout: Duration::from_millis(100),
+            ..PgOptions::new(taxii_testkit::shared().create_database())
+        };
+        let store = PgStore::connect_lazy(&opts).unwrap();
+        let err = sqlx::query("SELECT pg_sleep(2)")
+            .execute(store.db().await.unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(db_err(err), StoreError::Unavailable(_)));
     }
 }
