@@ -125,6 +125,66 @@ struct Chooser<'a> {
 }
 
 impl Chooser<'_> {
+    /// Works out the selection of every object of `rows` not seen yet, with one query per
+    /// few hundred ids instead of one per object.
+    fn prepare(&mut self, rows: &[StoredVersion]) -> StoreResult<()> {
+        let mut unknown: Vec<&str> = rows
+            .iter()
+            .map(|v| v.id.as_str())
+            .filter(|id| !self.chosen.contains_key(*id))
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        for chunk in unknown.chunks(500) {
+            let sql = format!(
+                "SELECT id, seq, version, spec_major, spec_minor, date_added FROM objects
+                 WHERE ckey = ?1 AND id IN ({})",
+                (2..chunk.len() + 2)
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
+            let mut args: Vec<rusqlite::types::Value> = vec![self.key.into()];
+            args.extend(chunk.iter().map(|id| (*id).to_owned().into()));
+            let mut facts: HashMap<String, Vec<Facts>> = HashMap::new();
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        Facts {
+                            seq: r.get(1)?,
+                            version: Timestamp::from_nanos(r.get(2)?),
+                            spec: SpecVersion {
+                                major: r.get(3)?,
+                                minor: r.get(4)?,
+                            },
+                            date_added: Timestamp::from_nanos(r.get(5)?),
+                        },
+                    ))
+                })
+                .map_err(db_err)?;
+            for row in rows {
+                let (id, f) = row.map_err(db_err)?;
+                facts.entry(id).or_default().push(f);
+            }
+            for id in chunk {
+                let versions = facts.remove(*id).unwrap_or_default();
+                let seqs = select_versions(
+                    &versions,
+                    self.filter.added_after,
+                    &self.filter.spec_versions,
+                    &self.filter.versions,
+                )
+                .into_iter()
+                .map(|i| versions[i].seq)
+                .collect();
+                self.chosen.insert((*id).to_owned(), seqs);
+            }
+        }
+        Ok(())
+    }
+
     fn keeps(&mut self, v: &StoredVersion) -> StoreResult<bool> {
         let seq = i64::try_from(v.position.seq).unwrap_or(i64::MAX);
         if let Some(seqs) = self.chosen.get(&v.id) {
@@ -174,6 +234,7 @@ fn seek(
             .collect::<Result<_, _>>()
             .map_err(db_err)?;
         let exhausted = rows.len() < batch;
+        chooser.prepare(&rows)?;
         for v in rows {
             after_date = v.position.date_added.nanos();
             after_seq = seq_of(v.position);
@@ -239,7 +300,9 @@ pub(super) fn list(
         .or_else(|| filter.ids.clone());
     let mut found = Vec::new();
     if let Some(ids) = ids {
-        for v in versions_of_ids(conn, key, &ids, floor)? {
+        let candidates = versions_of_ids(conn, key, &ids, floor)?;
+        chooser.prepare(&candidates)?;
+        for v in candidates {
             if (q.object_id.is_some() || filter.matches_type(&v.type_)) && chooser.keeps(&v)? {
                 found.push(v);
                 if found.len() == want {
