@@ -17,6 +17,7 @@ use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod shared;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(any(test, feature = "testsuite"))]

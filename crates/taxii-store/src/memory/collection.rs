@@ -10,6 +10,7 @@ use taxii_model::object::same_json;
 use taxii_model::select::select_versions;
 use taxii_model::{Filter, NewObject, Position, Timestamp};
 
+use crate::shared::note_media_type;
 use crate::{AddOutcome, CollectionRecord, ListQuery, Page, StoredVersion};
 
 #[derive(Debug)]
@@ -116,11 +117,7 @@ impl CollectionData {
             None => (date_added, date_added.to_taxii_string()),
         };
         let media_type = object.spec_version.media_type();
-        if let Some(types) = &mut self.meta.media_types
-            && !types.contains(&media_type)
-        {
-            types.push(media_type.clone());
-        }
+        note_media_type(&mut self.meta.media_types, &media_type);
         self.insert(
             StoredVersion {
                 id: object.id,
@@ -149,11 +146,7 @@ impl CollectionData {
         {
             return false;
         }
-        if let Some(types) = &mut self.meta.media_types
-            && !types.contains(&version.media_type)
-        {
-            types.push(version.media_type.clone());
-        }
+        note_media_type(&mut self.meta.media_types, &version.media_type);
         let date_added = version.date_added();
         self.insert(version, date_added);
         true

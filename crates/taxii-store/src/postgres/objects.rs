@@ -10,10 +10,11 @@ use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use taxii_model::object::same_json;
-use taxii_model::select::{VersionFacts, select_versions};
+use taxii_model::select::select_versions;
 use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
 
 use super::db_err;
+use crate::shared::{Facts, note_media_type, seq_of};
 use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
 
 const VERSION_COLUMNS: &str =
@@ -55,25 +56,6 @@ async fn ckey(db: &PgPool, api_root: &str, id: &str) -> StoreResult<i64> {
         .ok_or_else(|| {
             StoreError::Backend(format!("no collection '{id}' in API root '{api_root}'"))
         })
-}
-
-struct Facts {
-    seq: i64,
-    version: Timestamp,
-    spec: SpecVersion,
-    date_added: Timestamp,
-}
-
-impl VersionFacts for Facts {
-    fn version(&self) -> Timestamp {
-        self.version
-    }
-    fn spec_version(&self) -> SpecVersion {
-        self.spec
-    }
-    fn date_added(&self) -> Timestamp {
-        self.date_added
-    }
 }
 
 /// The seqs of each object's versions that the filter selects, for every id in `ids`.
@@ -125,10 +107,6 @@ async fn select_for_ids(
         out.insert(id, chosen);
     }
     Ok(out)
-}
-
-fn seq_of(p: Position) -> i64 {
-    i64::try_from(p.seq).unwrap_or(i64::MAX)
 }
 
 /// Keeps the versions of `rows` that the filter selects, in order, up to `want`.
@@ -320,14 +298,6 @@ async fn save_collection_state(
         .await
         .map_err(db_err)?;
     Ok(())
-}
-
-fn note_media_type(media: &mut Option<Vec<String>>, media_type: &str) {
-    if let Some(list) = media
-        && !list.iter().any(|m| m == media_type)
-    {
-        list.push(media_type.to_owned());
-    }
 }
 
 /// Inserts versions in one statement; returns how many were new (existing (id, version)

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::Value;
 use taxii_model::object::same_json;
-use taxii_model::select::{VersionFacts, select_versions};
+use taxii_model::select::select_versions;
 use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
 
 use super::{ckey, db_err};
+use crate::shared::{Facts, note_media_type, seq_of};
 use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
 
 /// A `ListQuery` that can move to the blocking pool.
@@ -55,26 +56,6 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<StoredVersion> {
         media_type: r.get(8)?,
         json: Arc::from(r.get::<_, String>(9)?),
     })
-}
-
-/// What selection needs of a version, without its JSON.
-struct Facts {
-    seq: i64,
-    version: Timestamp,
-    spec: SpecVersion,
-    date_added: Timestamp,
-}
-
-impl VersionFacts for Facts {
-    fn version(&self) -> Timestamp {
-        self.version
-    }
-    fn spec_version(&self) -> SpecVersion {
-        self.spec
-    }
-    fn date_added(&self) -> Timestamp {
-        self.date_added
-    }
 }
 
 fn facts_of(conn: &Connection, ckey: i64, id: &str) -> StoreResult<Vec<Facts>> {
@@ -195,10 +176,6 @@ impl Chooser<'_> {
         self.chosen.insert(v.id.clone(), seqs);
         Ok(keep)
     }
-}
-
-fn seq_of(p: Position) -> i64 {
-    i64::try_from(p.seq).unwrap_or(i64::MAX)
 }
 
 /// Up to `want` selected versions after `floor` in `date_added` order, seeking on the date
@@ -362,14 +339,6 @@ fn save_collection_state(
     )
     .map_err(db_err)?;
     Ok(())
-}
-
-fn note_media_type(media: &mut Option<Vec<String>>, media_type: &str) {
-    if let Some(list) = media
-        && !list.iter().any(|m| m == media_type)
-    {
-        list.push(media_type.to_owned());
-    }
 }
 
 fn insert(conn: &Connection, key: i64, v: &StoredVersion) -> StoreResult<usize> {
