@@ -3,11 +3,14 @@
 //! - `gen`: deterministic STIX 2.1 data, as a TAXII envelope or a medallion data file;
 //! - `load`: one URL at a fixed concurrency over keep-alive connections: requests/s, p50/p99;
 //! - `walk`: follows `next` through a collection: seconds and objects;
-//! - `ingest`: posts envelopes from several writers, waits for every status, reads them back.
+//! - `ingest`: posts envelopes from several writers, waits for every status, reads them back;
+//! - `mixed`: R readers (following `next` a few pages) and W writers (posting envelopes) against
+//!   one collection for a fixed duration: read requests/s, objects written/s, p50/p99 of each.
 //!
 //! Every command prints one line of JSON with `--json` (for scripts), else a short text.
 
 mod generate;
+mod mixed;
 mod stats;
 
 use std::collections::{BTreeMap, HashSet};
@@ -46,6 +49,10 @@ enum Command {
     /// Post a TAXII envelope file in envelopes of K objects from W writers, wait until every
     /// status is complete, then read the collection back and check every object is there.
     Ingest(IngestArgs),
+    /// R readers GET READ_URL (following `next` a few pages) while W writers POST envelopes
+    /// from FILE to WRITE_URL, for a fixed duration; report read requests/s, objects written/s
+    /// and the latency percentiles of both. The run stops early if FILE runs out (and says so).
+    Mixed(MixedArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -136,6 +143,30 @@ struct IngestArgs {
     conn: Conn,
 }
 
+#[derive(Args, Debug)]
+struct MixedArgs {
+    /// The objects URL the readers GET, e.g. `…/collections/ID/objects/?limit=100`.
+    read_url: String,
+    /// The objects URL the writers POST envelopes to.
+    write_url: String,
+    /// A TAXII envelope file (`gen --format envelope`); the writers take disjoint slices of it.
+    file: PathBuf,
+    #[arg(long, default_value_t = 32)]
+    readers: usize,
+    #[arg(long, default_value_t = 4)]
+    writers: usize,
+    /// Seconds to run (less when FILE runs out first; the report then says so).
+    #[arg(long, default_value_t = 30.0)]
+    duration: f64,
+    #[arg(long, default_value_t = 100)]
+    envelope_size: usize,
+    /// Pages a reader reads, following `next`, before it starts over from READ_URL.
+    #[arg(long, default_value_t = 5)]
+    pages: usize,
+    #[command(flatten)]
+    conn: Conn,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json_out = match &cli.command {
@@ -143,6 +174,7 @@ fn main() -> ExitCode {
         Command::Load(a) => a.conn.json,
         Command::Walk(a) => a.conn.json,
         Command::Ingest(a) => a.conn.json,
+        Command::Mixed(a) => a.conn.json,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -157,6 +189,7 @@ fn main() -> ExitCode {
             Command::Load(a) => run_load(a).await,
             Command::Walk(a) => run_walk(a).await,
             Command::Ingest(a) => run_ingest(a).await,
+            Command::Mixed(a) => mixed::run_mixed(a).await,
         }
     });
     match result {
