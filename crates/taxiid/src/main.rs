@@ -16,6 +16,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc malloc: under concurrent page requests glibc's arena locks and
+/// consolidation took a fifth of the CPU (bench/README.md), and its per-thread arenas kept
+/// freed memory resident.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Parses the command line. Usage errors are one line (and exit 2), as scripts expect;
 /// `--help` and `--version` print as clap prints them.
 fn parse_cli() -> Result<cli::Cli, ExitCode> {
