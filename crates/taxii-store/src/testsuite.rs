@@ -31,6 +31,7 @@ where
     filters_select_by_type_id_date_and_spec_version(setup(make().await).await).await;
     pages_never_skip_or_repeat_while_others_add(setup(make().await).await).await;
     deletes_remove_only_selected_versions(setup(make().await).await).await;
+    the_default_selection_follows_every_write(setup(make().await).await).await;
     statuses_are_kept_per_api_root_and_purged_by_age(setup(make().await).await).await;
     collections_are_ordered_and_found_by_alias(setup(make().await).await).await;
     objects_round_trip_byte_for_byte(setup(make().await).await).await;
@@ -456,6 +457,118 @@ async fn deletes_remove_only_selected_versions(store: Arc<dyn Store>) {
         list(&*store, &filter("match[version]=all"), None)
             .await
             .is_empty()
+    );
+}
+
+/// The SQL stores keep, per version, whether the default filters select it; these writes
+/// each move that answer (older versions arriving later, `added_after` dropping the winner,
+/// deleting the winner or its spec version, imports).
+async fn the_default_selection_follows_every_write(store: Arc<dyn Store>) {
+    let id = "indicator--00000000-0000-4000-8000-000000000001";
+    let add = |objects: Vec<NewObject>, at: &str| {
+        let store = Arc::clone(&store);
+        let at = ts(at);
+        async move { store.add_objects(ROOT, COLL, objects, at).await.unwrap() }
+    };
+    let versions = |q: &str| {
+        let store = Arc::clone(&store);
+        let f = filter(q);
+        async move {
+            list(&*store, &f, None)
+                .await
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect::<Vec<_>>()
+        }
+    };
+    add(
+        vec![indicator(1, "2018-01-01T00:00:00.000Z")],
+        "2020-01-01T00:00:00Z",
+    )
+    .await;
+    add(
+        vec![indicator(1, "2016-01-01T00:00:00.000Z")],
+        "2020-02-01T00:00:00Z",
+    )
+    .await;
+    assert_eq!(versions("").await, ["2018-01-01T00:00:00.000Z"]);
+    // Only the older version was added after this instant, so it is the latest that is left.
+    assert_eq!(
+        versions("added_after=2020-01-15T00:00:00Z").await,
+        ["2016-01-01T00:00:00.000Z"]
+    );
+    assert_eq!(
+        versions("match[version]=all").await,
+        ["2018-01-01T00:00:00.000Z", "2016-01-01T00:00:00.000Z"]
+    );
+    let del = Params::parse(Some("match[version]=2018-01-01T00:00:00.000Z"))
+        .unwrap()
+        .filter(FilterSpec::delete())
+        .unwrap();
+    assert_eq!(
+        store.delete_versions(ROOT, COLL, id, &del).await.unwrap(),
+        1
+    );
+    assert_eq!(versions("").await, ["2016-01-01T00:00:00.000Z"]);
+    let imported = StoredVersion {
+        id: id.into(),
+        type_: "indicator".into(),
+        version: ts("2019-01-01T00:00:00.000Z"),
+        version_text: "2019-01-01T00:00:00.000Z".into(),
+        spec_version: taxii_model::SpecVersion::V2_1,
+        media_type: "application/stix+json;version=2.1".into(),
+        position: Position {
+            date_added: ts("2021-01-01T00:00:00Z"),
+            seq: 0,
+        },
+        json: format!(
+            r#"{{"type":"indicator","id":"{id}","modified":"2019-01-01T00:00:00.000Z"}}"#
+        )
+        .into(),
+    };
+    assert_eq!(
+        store
+            .import_versions(ROOT, COLL, vec![imported])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(versions("").await, ["2019-01-01T00:00:00.000Z"]);
+    // A 2.0 version modified later loses to the 2.1 version until that one is deleted.
+    let m = "malware--fdd60b30-b67c-41e3-b0b9-f01faf20d111";
+    add(
+        vec![obj(
+            json!({"type": "malware", "spec_version": "2.1", "id": m, "is_family": false,
+            "created": "2017-01-27T13:49:53.997Z", "modified": "2017-01-27T13:49:53.997Z"}),
+        )],
+        "2021-02-01T00:00:00Z",
+    )
+    .await;
+    add(
+        vec![obj(json!({"type": "malware", "id": m,
+            "created": "2017-01-27T13:49:53.997Z", "modified": "2018-02-27T13:49:53.997Z"}))],
+        "2021-03-01T00:00:00Z",
+    )
+    .await;
+    assert_eq!(
+        versions("match[type]=malware&match[version]=all").await,
+        ["2017-01-27T13:49:53.997Z"]
+    );
+    let del21 = Params::parse(Some("match[spec_version]=2.1"))
+        .unwrap()
+        .filter(FilterSpec::delete())
+        .unwrap();
+    assert_eq!(
+        store.delete_versions(ROOT, COLL, m, &del21).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        versions("match[type]=malware").await,
+        ["2018-02-27T13:49:53.997Z"]
+    );
+    assert_eq!(
+        versions("match[type]=malware&match[version]=all").await,
+        ["2018-02-27T13:49:53.997Z"]
     );
 }
 

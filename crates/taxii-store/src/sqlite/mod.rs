@@ -1,7 +1,7 @@
 //! The SQLite store: the embedded default. One file, WAL mode, `synchronous=FULL` so that a
 //! write the server acknowledged survives a crash. One writer connection (SQLite allows one
 //! writer at a time anyway, so envelopes are serialised here rather than by busy retries) and
-//! a small pool of reader connections; every call runs on tokio's blocking pool.
+//! a bounded pool of long-lived reader connections; every call runs on tokio's blocking pool.
 //!
 //! Objects are stored as the JSON text received plus indexed columns for every filter.
 
@@ -22,7 +22,16 @@ use crate::{
     StoreError, StoreResult, StoredVersion, UserRecord,
 };
 
-const MAX_READERS: usize = 4;
+/// Reader connections kept open. Requests beyond this wait for a connection instead of opening
+/// one each: a fresh connection re-reads the schema, re-prepares every statement and starts
+/// with a cold page cache, which cost more than the queries themselves under load.
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| (n.get() * 2).clamp(4, 16))
+}
+
+/// Prepared statements kept per connection (rusqlite's default of 16 is below the number of
+/// distinct statements one page of objects can use).
+const STATEMENT_CACHE: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -34,6 +43,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per reader connection: at most `reader_count()` exist at once.
+    reader_slots: Arc<tokio::sync::Semaphore>,
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
@@ -66,6 +77,7 @@ fn connect(path: &Path) -> StoreResult<Connection> {
         }
         _ => db_err(e),
     })?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
@@ -84,6 +96,7 @@ impl SqliteStore {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                reader_slots: Arc::new(tokio::sync::Semaphore::new(reader_count())),
             }),
         })
     }
@@ -99,16 +112,18 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
+        let permit = Arc::clone(&inner.reader_slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Backend(format!("reader pool closed: {e}")))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = match inner.readers.lock().pop() {
                 Some(c) => c,
                 None => connect(&inner.path)?,
             };
             let result = f(&conn);
-            let mut pool = inner.readers.lock();
-            if pool.len() < MAX_READERS {
-                pool.push(conn);
-            }
+            inner.readers.lock().push(conn);
             result
         })
         .await
@@ -626,6 +641,44 @@ mod tests {
             async move { Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store> }
         })
         .await;
+    }
+
+    #[tokio::test]
+    async fn a_version_1_database_gets_its_selection_flags_on_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(include_str!("../../migrations/sqlite/0001_init.sql"))
+                .unwrap();
+            conn.execute_batch(
+                r#"PRAGMA user_version = 1;
+                INSERT INTO api_roots VALUES ('r', '{}');
+                INSERT INTO collections (ckey, api_root, id, title, read_grant, write_grant, extra)
+                    VALUES (1, 'r', 'c', 'c', 'true', 'true', '{}');
+                INSERT INTO objects (ckey, date_added, id, type, version, version_text,
+                                     spec_major, spec_minor, media_type, json) VALUES
+                    (1, 10, 'x--1', 'x', 300, 'v300', 2, 1, 'm', '{"v":300}'),
+                    (1, 20, 'x--1', 'x', 100, 'v100', 2, 1, 'm', '{"v":100}'),
+                    (1, 30, 'x--1', 'x', 900, 'v900', 2, 0, 'm', '{"v":900}'),
+                    (1, 40, 'y--1', 'y', 500, 'v500', 2, 1, 'm', '{"v":500}');"#,
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let filter = taxii_model::Params::parse(None)
+            .unwrap()
+            .filter(taxii_model::FilterSpec::listing())
+            .unwrap();
+        let query = ListQuery {
+            filter: &filter,
+            object_id: None,
+            after: None,
+            limit: 10,
+        };
+        let page = store.list("r", "c", &query).await.unwrap();
+        let versions: Vec<&str> = page.items.iter().map(|v| v.version_text.as_str()).collect();
+        assert_eq!(versions, ["v300", "v500"]);
     }
 
     #[tokio::test]

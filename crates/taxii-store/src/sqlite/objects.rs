@@ -12,7 +12,7 @@ use taxii_model::select::select_versions;
 use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
 
 use super::{ckey, db_err};
-use crate::shared::{Facts, note_media_type, seq_of};
+use crate::shared::{Facts, Flags, decided_by_flags, flags_of, note_media_type, seq_of};
 use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
 
 /// A `ListQuery` that can move to the blocking pool.
@@ -35,12 +35,12 @@ impl From<&ListQuery<'_>> for OwnedQuery {
     }
 }
 
-const VERSION_COLUMNS: &str =
-    "seq, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json";
+const VERSION_COLUMNS: &str = "seq, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json, latest, top_spec";
 
-fn version_row(r: &Row<'_>) -> rusqlite::Result<StoredVersion> {
+/// A row of `VERSION_COLUMNS`: the version and its selection flags.
+fn version_row(r: &Row<'_>) -> rusqlite::Result<(StoredVersion, Flags)> {
     let seq: i64 = r.get(0)?;
-    Ok(StoredVersion {
+    let version = StoredVersion {
         position: Position {
             date_added: Timestamp::from_nanos(r.get(1)?),
             seq: seq.unsigned_abs(),
@@ -54,38 +54,73 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<StoredVersion> {
             minor: r.get(7)?,
         },
         media_type: r.get(8)?,
-        json: Arc::from(r.get::<_, String>(9)?),
-    })
+        // Straight from SQLite's buffer into the shared string: one copy, not two.
+        json: Arc::from(r.get_ref(9)?.as_str()?),
+    };
+    let flags = Flags {
+        latest: r.get(10)?,
+        top_spec: r.get(11)?,
+    };
+    Ok((version, flags))
 }
 
-fn facts_of(conn: &Connection, ckey: i64, id: &str) -> StoreResult<Vec<Facts>> {
+/// Every stored version of `id`, with its flags as stored.
+fn facts_of(conn: &Connection, ckey: i64, id: &str) -> StoreResult<Vec<(Facts, Flags)>> {
     let mut stmt = conn
         .prepare_cached(
             // No ORDER BY: it would steer the planner to the date index and a scan of the
             // whole collection; selection does not depend on the order anyway.
-            "SELECT seq, version, spec_major, spec_minor, date_added FROM objects
-             WHERE ckey = ?1 AND id = ?2",
+            "SELECT seq, version, spec_major, spec_minor, date_added, latest, top_spec
+             FROM objects WHERE ckey = ?1 AND id = ?2",
         )
         .map_err(db_err)?;
     let rows = stmt
         .query_map(params![ckey, id], |r| {
-            Ok(Facts {
-                seq: r.get(0)?,
-                version: Timestamp::from_nanos(r.get(1)?),
-                spec: SpecVersion {
-                    major: r.get(2)?,
-                    minor: r.get(3)?,
+            Ok((
+                Facts {
+                    seq: r.get(0)?,
+                    version: Timestamp::from_nanos(r.get(1)?),
+                    spec: SpecVersion {
+                        major: r.get(2)?,
+                        minor: r.get(3)?,
+                    },
+                    date_added: Timestamp::from_nanos(r.get(4)?),
                 },
-                date_added: Timestamp::from_nanos(r.get(4)?),
-            })
+                Flags {
+                    latest: r.get(5)?,
+                    top_spec: r.get(6)?,
+                },
+            ))
         })
         .map_err(db_err)?;
     rows.map(|r| r.map_err(db_err)).collect()
 }
 
+/// Rewrites the flags of the versions of `id` that are no longer right (after a delete).
+fn refresh_flags(conn: &Connection, ckey: i64, id: &str) -> StoreResult<()> {
+    let stored = facts_of(conn, ckey, id)?;
+    let facts: Vec<Facts> = stored.iter().map(|(f, _)| *f).collect();
+    update_flags(conn, &stored, &flags_of(&facts))
+}
+
+fn update_flags(conn: &Connection, stored: &[(Facts, Flags)], wanted: &[Flags]) -> StoreResult<()> {
+    for ((facts, had), want) in stored.iter().zip(wanted) {
+        if had != want {
+            conn.prepare_cached("UPDATE objects SET latest = ?2, top_spec = ?3 WHERE seq = ?1")
+                .map_err(db_err)?
+                .execute(params![facts.seq, want.latest, want.top_spec])
+                .map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
 /// The seqs of the versions of `id` that the filter selects.
 fn selected(conn: &Connection, ckey: i64, id: &str, filter: &Filter) -> StoreResult<Vec<i64>> {
-    let facts = facts_of(conn, ckey, id)?;
+    let facts: Vec<Facts> = facts_of(conn, ckey, id)?
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
     Ok(select_versions(
         &facts,
         filter.added_after,
@@ -106,31 +141,30 @@ struct Chooser<'a> {
 }
 
 impl Chooser<'_> {
-    /// Works out the selection of every object of `rows` not seen yet, with one query per
-    /// few hundred ids instead of one per object.
-    fn prepare(&mut self, rows: &[StoredVersion]) -> StoreResult<()> {
+    /// Works out the selection of every object of `rows` that its flags leave open and that
+    /// was not seen yet, with one query per few hundred ids instead of one per object.
+    fn prepare(&mut self, rows: &[(StoredVersion, Flags)]) -> StoreResult<()> {
         let mut unknown: Vec<&str> = rows
             .iter()
-            .map(|v| v.id.as_str())
+            .filter(|(_, flags)| decided_by_flags(self.filter, *flags).is_none())
+            .map(|(v, _)| v.id.as_str())
             .filter(|id| !self.chosen.contains_key(*id))
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
         for chunk in unknown.chunks(500) {
-            let sql = format!(
-                "SELECT id, seq, version, spec_major, spec_minor, date_added FROM objects
-                 WHERE ckey = ?1 AND id IN ({})",
-                (2..chunk.len() + 2)
-                    .map(|i| format!("?{i}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
-            let mut args: Vec<rusqlite::types::Value> = vec![self.key.into()];
-            args.extend(chunk.iter().map(|id| (*id).to_owned().into()));
+            // One statement for any number of ids (a JSON array), so it stays prepared.
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT id, seq, version, spec_major, spec_minor, date_added FROM objects
+                     WHERE ckey = ?1 AND id IN (SELECT value FROM json_each(?2))",
+                )
+                .map_err(db_err)?;
+            let ids = Value::from(chunk.to_vec()).to_string();
             let mut facts: HashMap<String, Vec<Facts>> = HashMap::new();
             let rows = stmt
-                .query_map(params_from_iter(args), |r| {
+                .query_map(params![self.key, ids], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         Facts {
@@ -166,7 +200,10 @@ impl Chooser<'_> {
         Ok(())
     }
 
-    fn keeps(&mut self, v: &StoredVersion) -> StoreResult<bool> {
+    fn keeps(&mut self, v: &StoredVersion, flags: Flags) -> StoreResult<bool> {
+        if let Some(keep) = decided_by_flags(self.filter, flags) {
+            return Ok(keep);
+        }
         let seq = i64::try_from(v.position.seq).unwrap_or(i64::MAX);
         if let Some(seqs) = self.chosen.get(&v.id) {
             return Ok(seqs.contains(&seq));
@@ -205,17 +242,17 @@ fn seek(
         if let Some(t) = type_ {
             args.push(t.to_owned().into());
         }
-        let rows: Vec<StoredVersion> = stmt
+        let rows: Vec<(StoredVersion, Flags)> = stmt
             .query_map(params_from_iter(args), version_row)
             .map_err(db_err)?
             .collect::<Result<_, _>>()
             .map_err(db_err)?;
         let exhausted = rows.len() < batch;
         chooser.prepare(&rows)?;
-        for v in rows {
+        for (v, flags) in rows {
             after_date = v.position.date_added.nanos();
             after_seq = seq_of(v.position);
-            if chooser.keeps(&v)? {
+            if chooser.keeps(&v, flags)? {
                 found.push(v);
                 if found.len() == want {
                     return Ok(found);
@@ -234,7 +271,7 @@ fn versions_of_ids(
     key: i64,
     ids: &[String],
     floor: Option<Position>,
-) -> StoreResult<Vec<StoredVersion>> {
+) -> StoreResult<Vec<(StoredVersion, Flags)>> {
     let sql = format!("SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = ?1 AND id = ?2");
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let mut out = Vec::new();
@@ -242,15 +279,15 @@ fn versions_of_ids(
         let rows = stmt
             .query_map(params![key, id], version_row)
             .map_err(db_err)?;
-        for v in rows {
-            let v = v.map_err(db_err)?;
-            if floor.is_none_or(|f| v.position > f) {
-                out.push(v);
+        for row in rows {
+            let row = row.map_err(db_err)?;
+            if floor.is_none_or(|f| row.0.position > f) {
+                out.push(row);
             }
         }
     }
-    out.sort_by_key(|v| v.position);
-    out.dedup_by_key(|v| v.position);
+    out.sort_by_key(|(v, _)| v.position);
+    out.dedup_by_key(|(v, _)| v.position);
     Ok(out)
 }
 
@@ -279,8 +316,10 @@ pub(super) fn list(
     if let Some(ids) = ids {
         let candidates = versions_of_ids(conn, key, &ids, floor)?;
         chooser.prepare(&candidates)?;
-        for v in candidates {
-            if (q.object_id.is_some() || filter.matches_type(&v.type_)) && chooser.keeps(&v)? {
+        for (v, flags) in candidates {
+            if (q.object_id.is_some() || filter.matches_type(&v.type_))
+                && chooser.keeps(&v, flags)?
+            {
                 found.push(v);
                 if found.len() == want {
                     break;
@@ -341,11 +380,36 @@ fn save_collection_state(
     Ok(())
 }
 
-fn insert(conn: &Connection, key: i64, v: &StoredVersion) -> StoreResult<usize> {
+/// Inserts a version with the flags it has among `stored` (the object's versions already in
+/// the table) and corrects the flags of the versions it displaces. 0 when it was there.
+fn insert(
+    conn: &Connection,
+    key: i64,
+    v: &StoredVersion,
+    stored: &[(Facts, Flags)],
+) -> StoreResult<usize> {
+    let mut facts: Vec<Facts> = stored.iter().map(|(f, _)| *f).collect();
+    facts.push(Facts {
+        seq: 0,
+        version: v.version,
+        spec: v.spec_version,
+        date_added: v.position.date_added,
+    });
+    let mut flags = flags_of(&facts);
+    let own = flags.pop().unwrap_or_default();
+    let inserted = insert_row(conn, key, v, own)?;
+    if inserted == 1 {
+        update_flags(conn, stored, &flags)?;
+    }
+    Ok(inserted)
+}
+
+fn insert_row(conn: &Connection, key: i64, v: &StoredVersion, flags: Flags) -> StoreResult<usize> {
     conn.prepare_cached(
         "INSERT OR IGNORE INTO objects
-           (ckey, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+           (ckey, date_added, id, type, version, version_text, spec_major, spec_minor, media_type,
+            json, latest, top_spec)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .map_err(db_err)?
     .execute(params![
@@ -359,6 +423,8 @@ fn insert(conn: &Connection, key: i64, v: &StoredVersion) -> StoreResult<usize> 
         v.spec_version.minor,
         v.media_type,
         &*v.json,
+        flags.latest,
+        flags.top_spec,
     ])
     .map_err(db_err)
 }
@@ -427,7 +493,12 @@ pub(super) fn add(
     let now = now.truncate_to_micros();
     let mut outcomes = Vec::with_capacity(objects.len());
     for o in objects {
-        if let Some(outcome) = existing_outcome(&tx, key, &o)? {
+        let stored = facts_of(&tx, key, &o.id)?;
+        let clash = match &o.version {
+            Some(v) => stored.iter().any(|(f, _)| f.version == v.instant),
+            None => !stored.is_empty(),
+        };
+        if clash && let Some(outcome) = existing_outcome(&tx, key, &o)? {
             outcomes.push(outcome);
             continue;
         }
@@ -457,6 +528,7 @@ pub(super) fn add(
                 position: Position { date_added, seq: 0 },
                 json: Arc::from(o.json),
             },
+            &stored,
         )?;
         outcomes.push(AddOutcome::Added {
             version: version_text,
@@ -479,7 +551,8 @@ pub(super) fn import(
     let mut stored = 0u64;
     // Ties on date_added keep the order given, as the sequence numbers follow insertion.
     for v in &versions {
-        if insert(&tx, key, v)? == 1 {
+        let siblings = facts_of(&tx, key, &v.id)?;
+        if insert(&tx, key, v, &siblings)? == 1 {
             stored += 1;
             last = last.max(Some(v.position.date_added));
             note_media_type(&mut media, &v.media_type);
@@ -509,6 +582,7 @@ pub(super) fn delete(
             deleted += stmt.execute(params![seq]).map_err(db_err)? as u64;
         }
     }
+    refresh_flags(&tx, key, object_id)?;
     tx.commit().map_err(db_err)?;
     Ok(deleted)
 }

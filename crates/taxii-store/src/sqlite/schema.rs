@@ -6,7 +6,10 @@ use rusqlite::Connection;
 
 use crate::{StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_selection_flags.sql"),
+];
 
 pub(super) fn latest() -> i64 {
     MIGRATIONS.len() as i64
