@@ -1,7 +1,7 @@
 //! Small pieces every store uses the same way.
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) use sql::{Facts, Flags, decided_by_flags, flags_of, seq_of};
+pub(crate) use sql::{Facts, Flags, decided_by_flags, flag_column, flags_of, seq_of};
 
 /// Adds a media type to a collection's explicit list when it is new there (a collection
 /// without a list accepts every supported version and lists them all).
@@ -86,6 +86,19 @@ mod sql {
         }
     }
 
+    /// The flag column that alone decides `filter` (every version without it is dropped,
+    /// every version with it kept), for a query to filter on it; `None` when no column does.
+    pub(crate) fn flag_column(filter: &Filter) -> Option<&'static str> {
+        if filter.added_after.is_some() || filter.spec_versions != SpecSelect::Latest {
+            return None;
+        }
+        match &filter.versions {
+            VersionSelect::All => Some("top_spec"),
+            v if *v == VersionSelect::last() => Some("latest"),
+            _ => None,
+        }
+    }
+
     /// A position's sequence number as SQL stores it.
     pub(crate) fn seq_of(p: Position) -> i64 {
         i64::try_from(p.seq).unwrap_or(i64::MAX)
@@ -162,6 +175,14 @@ mod tests {
                             if let Some(keep) = decided_by_flags(&filter, *f) {
                                 decided += 1;
                                 assert_eq!(keep, chosen.contains(&i), "{versions:?} {filter:?}");
+                            }
+                            if let Some(column) = flag_column(&filter) {
+                                let flag = if column == "latest" {
+                                    f.latest
+                                } else {
+                                    f.top_spec
+                                };
+                                assert_eq!(flag, chosen.contains(&i), "{versions:?} {filter:?}");
                             }
                         }
                     }

@@ -104,11 +104,18 @@ pub(crate) async fn fetch_page(
 }
 
 /// `{"more":…,"next":…,"<key>":[…]}` from already-serialised items, or `{}` when empty.
-pub(crate) fn paged_body(key: &str, items: &[String], more: bool, next: Option<&str>) -> String {
+pub(crate) fn paged_body<S: AsRef<str>>(
+    key: &str,
+    items: &[S],
+    more: bool,
+    next: Option<&str>,
+) -> String {
     if items.is_empty() && !more {
         return "{}".into();
     }
-    let mut out = String::with_capacity(64 + items.iter().map(|i| i.len() + 1).sum::<usize>());
+    // Each item is copied once, straight into a body of the right size.
+    let size: usize = items.iter().map(|i| i.as_ref().len() + 1).sum();
+    let mut out = String::with_capacity(64 + key.len() + next.map_or(0, str::len) + size);
     out.push_str("{\"more\":");
     out.push_str(if more { "true" } else { "false" });
     if let Some(n) = next {
@@ -119,7 +126,12 @@ pub(crate) fn paged_body(key: &str, items: &[String], more: bool, next: Option<&
         out.push_str(",\"");
         out.push_str(key);
         out.push_str("\":[");
-        out.push_str(&items.join(","));
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(item.as_ref());
+        }
         out.push(']');
     }
     out.push('}');

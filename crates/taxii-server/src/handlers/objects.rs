@@ -37,12 +37,7 @@ pub(crate) async fn list_objects(
             "no version of object '{id}' matches"
         )));
     }
-    let objects: Vec<String> = listed
-        .page
-        .items
-        .iter()
-        .map(|v| v.json.to_string())
-        .collect();
+    let objects: Vec<&str> = listed.page.items.iter().map(|v| &*v.json).collect();
     let body = paged_body(
         "objects",
         &objects,

@@ -534,11 +534,53 @@ mod tests {
         let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
         ra.unwrap();
         rb.unwrap();
-        let versions: Vec<i32> = sqlx::query_scalar("SELECT version FROM taxiid_schema")
-            .fetch_all(&a.pool)
+        let versions: Vec<i32> =
+            sqlx::query_scalar("SELECT version FROM taxiid_schema ORDER BY version")
+                .fetch_all(&a.pool)
+                .await
+                .unwrap();
+        assert_eq!(versions, (1..=schema::latest()).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_1_database_gets_its_selection_flags_on_upgrade() {
+        let url = taxii_testkit::shared().create_database();
+        let store = PgStore::connect_lazy(&PgOptions::new(url)).unwrap();
+        sqlx::raw_sql(include_str!("../../migrations/postgres/0001_init.sql"))
+            .execute(&store.pool)
             .await
             .unwrap();
-        assert_eq!(versions, vec![1]);
+        sqlx::raw_sql(
+            r#"CREATE TABLE taxiid_schema (version INTEGER NOT NULL);
+            INSERT INTO taxiid_schema VALUES (1);
+            INSERT INTO api_roots (name, information) VALUES ('r', '{}');
+            INSERT INTO collections (api_root, id, title, read_grant, write_grant, extra)
+                VALUES ('r', 'c', 'c', 'true', 'true', '{}');
+            INSERT INTO objects (ckey, date_added, id, type, version, version_text,
+                                 spec_major, spec_minor, media_type, json)
+                SELECT c.ckey, v.* FROM collections c, (VALUES
+                    (10, 'x--1', 'x', 300, 'v300', 2, 1, 'm', '{"v":300}'),
+                    (20, 'x--1', 'x', 100, 'v100', 2, 1, 'm', '{"v":100}'),
+                    (30, 'x--1', 'x', 900, 'v900', 2, 0, 'm', '{"v":900}'),
+                    (40, 'y--1', 'y', 500, 'v500', 2, 1, 'm', '{"v":500}')) AS v;"#,
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let filter = taxii_model::Params::parse(None)
+            .unwrap()
+            .filter(taxii_model::FilterSpec::listing())
+            .unwrap();
+        let query = crate::ListQuery {
+            filter: &filter,
+            object_id: None,
+            after: None,
+            limit: 10,
+        };
+        let page = store.list("r", "c", &query).await.unwrap();
+        let versions: Vec<&str> = page.items.iter().map(|v| v.version_text.as_str()).collect();
+        assert_eq!(versions, ["v300", "v500"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

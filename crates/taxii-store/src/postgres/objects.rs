@@ -11,16 +11,26 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use taxii_model::object::same_json;
 use taxii_model::select::select_versions;
-use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
+use taxii_model::{Filter, NewObject, Position, SpecSelect, SpecVersion, Timestamp, VersionSelect};
 
 use super::db_err;
-use crate::shared::{Facts, note_media_type, seq_of};
+use crate::shared::{
+    Facts, Flags, decided_by_flags, flag_column, flags_of, note_media_type, seq_of,
+};
 use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
 
-const VERSION_COLUMNS: &str =
-    "seq, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json";
+const VERSION_COLUMNS: &str = "seq, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json, latest, top_spec";
 
-fn version_row(r: &PgRow) -> StoreResult<StoredVersion> {
+/// A row of `VERSION_COLUMNS`: the version and its selection flags.
+fn version_row(r: &PgRow) -> StoreResult<(StoredVersion, Flags)> {
+    let flags = Flags {
+        latest: r.try_get(10).map_err(db_err)?,
+        top_spec: r.try_get(11).map_err(db_err)?,
+    };
+    Ok((version_of(r)?, flags))
+}
+
+fn version_of(r: &PgRow) -> StoreResult<StoredVersion> {
     let get_i64 = |i: usize| -> StoreResult<i64> { r.try_get(i).map_err(db_err) };
     let spec = |i: usize| -> StoreResult<u16> {
         let v: i32 = r.try_get(i).map_err(db_err)?;
@@ -44,7 +54,7 @@ fn version_row(r: &PgRow) -> StoreResult<StoredVersion> {
     })
 }
 
-async fn ckey(db: &PgPool, api_root: &str, id: &str) -> StoreResult<i64> {
+async fn ckey(db: &mut PgConnection, api_root: &str, id: &str) -> StoreResult<i64> {
     sqlx::query("SELECT ckey FROM collections WHERE api_root = $1 AND id = $2")
         .bind(api_root)
         .bind(id)
@@ -115,28 +125,33 @@ async fn keep_selected(
     key: i64,
     filter: &Filter,
     chosen: &mut HashMap<String, Vec<i64>>,
-    rows: Vec<StoredVersion>,
+    rows: Vec<(StoredVersion, Flags)>,
     found: &mut Vec<StoredVersion>,
     want: usize,
 ) -> StoreResult<()> {
+    // Only versions whose flags leave the answer open need their siblings.
     let mut unknown: Vec<String> = rows
         .iter()
-        .filter(|v| !chosen.contains_key(&v.id))
-        .map(|v| v.id.clone())
+        .filter(|(v, flags)| {
+            decided_by_flags(filter, *flags).is_none() && !chosen.contains_key(&v.id)
+        })
+        .map(|(v, _)| v.id.clone())
         .collect();
     unknown.sort();
     unknown.dedup();
     if !unknown.is_empty() {
         chosen.extend(select_for_ids(db, key, &unknown, filter).await?);
     }
-    for v in rows {
+    for (v, flags) in rows {
         if found.len() == want {
             break;
         }
-        if chosen
-            .get(&v.id)
-            .is_some_and(|seqs| seqs.contains(&seq_of(v.position)))
-        {
+        let keep = decided_by_flags(filter, flags).unwrap_or_else(|| {
+            chosen
+                .get(&v.id)
+                .is_some_and(|seqs| seqs.contains(&seq_of(v.position)))
+        });
+        if keep {
             found.push(v);
         }
     }
@@ -155,8 +170,11 @@ async fn seek(
     floor: Option<Position>,
     want: usize,
 ) -> StoreResult<Vec<StoredVersion>> {
+    // When one flag decides, the query skips the versions it drops (no batch comes back
+    // short of selected versions).
+    let flag = flag_column(filter).map_or(String::new(), |c| format!("AND {c}"));
     let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = $1 AND (date_added, seq) > ($2, $3) {} ORDER BY date_added, seq LIMIT $4",
+        "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = $1 AND (date_added, seq) > ($2, $3) {} {flag} ORDER BY date_added, seq LIMIT $4",
         if type_.is_some() { "AND type = $5" } else { "" }
     );
     let (mut after_date, mut after_seq) =
@@ -174,8 +192,9 @@ async fn seek(
         }
         let rows = q.fetch_all(&mut *db).await.map_err(db_err)?;
         let exhausted = rows.len() < batch;
-        let rows: Vec<StoredVersion> = rows.iter().map(version_row).collect::<StoreResult<_>>()?;
-        if let Some(last) = rows.last() {
+        let rows: Vec<(StoredVersion, Flags)> =
+            rows.iter().map(version_row).collect::<StoreResult<_>>()?;
+        if let Some((last, _)) = rows.last() {
             after_date = last.position.date_added.nanos();
             after_seq = seq_of(last.position);
         }
@@ -192,17 +211,35 @@ pub(super) async fn list(
     collection_id: &str,
     q: &ListQuery<'_>,
 ) -> StoreResult<Page<StoredVersion>> {
-    let key = ckey(db, api_root, collection_id).await?;
     let filter = q.filter;
-    let floor = crate::page_floor(q.after, filter.added_after);
-    let want = q.limit.saturating_add(1);
-    // One connection for the whole page, in one read-only snapshot, so every query of the
-    // page sees the same data.
+    // When the flags decide every version, each query stands alone; otherwise a page's queries
+    // (versions, then their siblings) run in one read-only snapshot so they see the same data.
+    let flags_decide = flag_column(filter).is_some()
+        || (filter.spec_versions == SpecSelect::Any && filter.versions == VersionSelect::All);
+    if flags_decide {
+        let mut conn = db.acquire().await.map_err(db_err)?;
+        return list_on(&mut conn, api_root, collection_id, q).await;
+    }
     let mut tx = db.begin().await.map_err(db_err)?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    let page = list_on(&mut tx, api_root, collection_id, q).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(page)
+}
+
+async fn list_on(
+    tx: &mut PgConnection,
+    api_root: &str,
+    collection_id: &str,
+    q: &ListQuery<'_>,
+) -> StoreResult<Page<StoredVersion>> {
+    let key = ckey(&mut *tx, api_root, collection_id).await?;
+    let filter = q.filter;
+    let floor = crate::page_floor(q.after, filter.added_after);
+    let want = q.limit.saturating_add(1);
     let mut chosen = HashMap::new();
     let ids: Option<Vec<String>> = q
         .object_id
@@ -224,27 +261,26 @@ pub(super) async fn list(
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let rows: Vec<StoredVersion> = rows
+        let rows: Vec<(StoredVersion, Flags)> = rows
             .iter()
             .map(version_row)
             .collect::<StoreResult<Vec<_>>>()?
             .into_iter()
-            .filter(|v| q.object_id.is_some() || filter.matches_type(&v.type_))
+            .filter(|(v, _)| q.object_id.is_some() || filter.matches_type(&v.type_))
             .collect();
-        keep_selected(&mut tx, key, filter, &mut chosen, rows, &mut found, want).await?;
+        keep_selected(tx, key, filter, &mut chosen, rows, &mut found, want).await?;
     } else if let Some(types) = &filter.types {
         // One seek per type on the type index, merged: the first `want` overall are among the
         // first `want` of each type.
         for t in types {
-            found.extend(seek(&mut tx, key, filter, &mut chosen, Some(t), floor, want).await?);
+            found.extend(seek(tx, key, filter, &mut chosen, Some(t), floor, want).await?);
         }
         found.sort_by_key(|v| v.position);
         found.dedup_by_key(|v| v.position);
         found.truncate(want);
     } else {
-        found = seek(&mut tx, key, filter, &mut chosen, None, floor, want).await?;
+        found = seek(tx, key, filter, &mut chosen, None, floor, want).await?;
     }
-    tx.commit().await.map_err(db_err)?;
     let more = found.len() > q.limit;
     found.truncate(q.limit);
     Ok(Page { items: found, more })
@@ -300,12 +336,13 @@ async fn save_collection_state(
     Ok(())
 }
 
-/// Inserts versions in one statement; returns how many were new (existing (id, version)
-/// pairs are skipped).
+/// Inserts versions with their flags in one statement; returns how many were new (existing
+/// (id, version) pairs are skipped).
 async fn insert_all(
     tx: &mut PgConnection,
     key: i64,
     versions: &[StoredVersion],
+    flags: &[Flags],
 ) -> StoreResult<u64> {
     if versions.is_empty() {
         return Ok(0);
@@ -315,9 +352,11 @@ async fn insert_all(
         |f: &dyn Fn(&StoredVersion) -> String| versions.iter().map(f).collect::<Vec<String>>();
     let done = sqlx::query(
         "INSERT INTO objects
-           (ckey, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json)
+           (ckey, date_added, id, type, version, version_text, spec_major, spec_minor, media_type,
+            json, latest, top_spec)
          SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[],
-                                  $7::int[], $8::int[], $9::text[], $10::text[])
+                                  $7::int[], $8::int[], $9::text[], $10::text[], $11::bool[],
+                                  $12::bool[])
          ON CONFLICT (ckey, id, version) DO NOTHING",
     )
     .bind(key)
@@ -326,41 +365,154 @@ async fn insert_all(
     .bind(text(&|v| v.type_.clone()))
     .bind(col(&|v| v.version.nanos()))
     .bind(text(&|v| v.version_text.clone()))
-    .bind(versions.iter().map(|v| i32::from(v.spec_version.major)).collect::<Vec<_>>())
-    .bind(versions.iter().map(|v| i32::from(v.spec_version.minor)).collect::<Vec<_>>())
+    .bind(
+        versions
+            .iter()
+            .map(|v| i32::from(v.spec_version.major))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        versions
+            .iter()
+            .map(|v| i32::from(v.spec_version.minor))
+            .collect::<Vec<_>>(),
+    )
     .bind(text(&|v| v.media_type.clone()))
     .bind(text(&|v| v.json.to_string()))
+    .bind(
+        (0..versions.len())
+            .map(|i| flags.get(i).is_some_and(|f| f.latest))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        (0..versions.len())
+            .map(|i| flags.get(i).is_some_and(|f| f.top_spec))
+            .collect::<Vec<_>>(),
+    )
     .execute(tx)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected())
 }
 
-/// What is stored already for the ids of an envelope: (version instant, version text, json),
-/// in the order they were stored.
+/// A version of an envelope's object: stored already, or about to be (`new`: its index among
+/// the versions to insert).
+struct Sibling {
+    facts: Facts,
+    flags: Flags,
+    text: String,
+    json: String,
+    new: Option<usize>,
+}
+
+/// What is stored already for the ids of an envelope, in the order it was stored.
 async fn existing(
     tx: &mut PgConnection,
     key: i64,
     ids: &[String],
-) -> StoreResult<HashMap<String, Vec<(Timestamp, String, String)>>> {
+) -> StoreResult<HashMap<String, Vec<Sibling>>> {
     let rows = sqlx::query(
-        "SELECT id, version, version_text, json FROM objects WHERE ckey = $1 AND id = ANY($2)
-         ORDER BY seq",
+        "SELECT id, version, version_text, json, seq, spec_major, spec_minor, date_added,
+                latest, top_spec
+         FROM objects WHERE ckey = $1 AND id = ANY($2) ORDER BY seq",
     )
     .bind(key)
     .bind(ids)
     .fetch_all(tx)
     .await
     .map_err(db_err)?;
-    let mut out: HashMap<String, Vec<(Timestamp, String, String)>> = HashMap::new();
+    let mut out: HashMap<String, Vec<Sibling>> = HashMap::new();
     for r in &rows {
-        out.entry(r.try_get(0).map_err(db_err)?).or_default().push((
-            Timestamp::from_nanos(r.try_get(1).map_err(db_err)?),
-            r.try_get(2).map_err(db_err)?,
-            r.try_get(3).map_err(db_err)?,
-        ));
+        let part = |i: usize| -> StoreResult<u16> {
+            let v: i32 = r.try_get(i).map_err(db_err)?;
+            u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("spec version part {v}")))
+        };
+        out.entry(r.try_get(0).map_err(db_err)?)
+            .or_default()
+            .push(Sibling {
+                facts: Facts {
+                    seq: r.try_get(4).map_err(db_err)?,
+                    version: Timestamp::from_nanos(r.try_get(1).map_err(db_err)?),
+                    spec: SpecVersion {
+                        major: part(5)?,
+                        minor: part(6)?,
+                    },
+                    date_added: Timestamp::from_nanos(r.try_get(7).map_err(db_err)?),
+                },
+                flags: Flags {
+                    latest: r.try_get(8).map_err(db_err)?,
+                    top_spec: r.try_get(9).map_err(db_err)?,
+                },
+                text: r.try_get(2).map_err(db_err)?,
+                json: r.try_get(3).map_err(db_err)?,
+                new: None,
+            });
     }
     Ok(out)
+}
+
+/// The flags of the new versions (by their index), and the stored versions whose flags change.
+fn new_flags(
+    stored: &HashMap<String, Vec<Sibling>>,
+    new_count: usize,
+) -> (Vec<Flags>, Vec<(i64, Flags)>) {
+    let mut fresh = vec![Flags::default(); new_count];
+    let mut changed = Vec::new();
+    for siblings in stored
+        .values()
+        .filter(|s| s.iter().any(|v| v.new.is_some()))
+    {
+        let facts: Vec<Facts> = siblings.iter().map(|v| v.facts).collect();
+        for (v, flags) in siblings.iter().zip(flags_of(&facts)) {
+            match v.new {
+                Some(i) => fresh[i] = flags,
+                None if v.flags != flags => changed.push((v.facts.seq, flags)),
+                None => {}
+            }
+        }
+    }
+    (fresh, changed)
+}
+
+async fn update_flags(tx: &mut PgConnection, changed: &[(i64, Flags)]) -> StoreResult<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE objects SET latest = u.latest, top_spec = u.top_spec
+         FROM UNNEST($1::bigint[], $2::bool[], $3::bool[]) AS u (seq, latest, top_spec)
+         WHERE objects.seq = u.seq",
+    )
+    .bind(changed.iter().map(|(s, _)| *s).collect::<Vec<_>>())
+    .bind(changed.iter().map(|(_, f)| f.latest).collect::<Vec<_>>())
+    .bind(changed.iter().map(|(_, f)| f.top_spec).collect::<Vec<_>>())
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Recomputes the flags of every version of `ids` in SQL (after an import or a delete).
+async fn refresh_flags(tx: &mut PgConnection, key: i64, ids: &[String]) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE objects o SET latest = r.latest, top_spec = r.top_spec
+         FROM (
+             SELECT seq,
+                    rank() OVER by_spec = 1 AS top_spec,
+                    row_number() OVER by_version = 1 AS latest
+             FROM objects WHERE ckey = $1 AND id = ANY($2)
+             WINDOW by_spec AS (PARTITION BY id ORDER BY spec_major DESC, spec_minor DESC),
+                    by_version AS (PARTITION BY id
+                                   ORDER BY spec_major DESC, spec_minor DESC, version DESC)
+         ) r
+         WHERE o.seq = r.seq AND (o.latest, o.top_spec) IS DISTINCT FROM (r.latest, r.top_spec)",
+    )
+    .bind(key)
+    .bind(ids)
+    .execute(tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 pub(super) async fn add(
@@ -382,24 +534,21 @@ pub(super) async fn add(
     for o in objects {
         let olds = stored.entry(o.id.clone()).or_default();
         let outcome = match &o.version {
-            Some(v) => olds
-                .iter()
-                .find(|(t, _, _)| *t == v.instant)
-                .map(|(_, _, j)| {
-                    let version = v.text.clone();
-                    if same_json(j, &o.json) {
-                        AddOutcome::AlreadyPresent { version }
-                    } else {
-                        AddOutcome::Conflict { version }
-                    }
-                }),
+            Some(v) => olds.iter().find(|s| s.facts.version == v.instant).map(|s| {
+                let version = v.text.clone();
+                if same_json(&s.json, &o.json) {
+                    AddOutcome::AlreadyPresent { version }
+                } else {
+                    AddOutcome::Conflict { version }
+                }
+            }),
             // An SCO has one stable version: the first one stored.
-            None => match olds.iter().find(|(_, _, j)| same_json(j, &o.json)) {
-                Some((_, text, _)) => Some(AddOutcome::AlreadyPresent {
-                    version: text.clone(),
+            None => match olds.iter().find(|s| same_json(&s.json, &o.json)) {
+                Some(s) => Some(AddOutcome::AlreadyPresent {
+                    version: s.text.clone(),
                 }),
-                None => olds.first().map(|(_, text, _)| AddOutcome::Conflict {
-                    version: text.clone(),
+                None => olds.first().map(|s| AddOutcome::Conflict {
+                    version: s.text.clone(),
                 }),
             },
         };
@@ -420,7 +569,18 @@ pub(super) async fn add(
         };
         let media_type = o.spec_version.media_type();
         note_media_type(&mut media, &media_type);
-        olds.push((version, version_text.clone(), o.json.to_string()));
+        olds.push(Sibling {
+            facts: Facts {
+                seq: 0,
+                version,
+                spec: o.spec_version,
+                date_added,
+            },
+            flags: Flags::default(),
+            text: version_text.clone(),
+            json: o.json.to_string(),
+            new: Some(new_versions.len()),
+        });
         new_versions.push(StoredVersion {
             id: o.id,
             type_: o.type_,
@@ -435,7 +595,9 @@ pub(super) async fn add(
             version: version_text,
         });
     }
-    insert_all(&mut tx, key, &new_versions).await?;
+    let (fresh, changed) = new_flags(&stored, new_versions.len());
+    insert_all(&mut tx, key, &new_versions, &fresh).await?;
+    update_flags(&mut tx, &changed).await?;
     save_collection_state(&mut tx, key, last, &media).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(outcomes)
@@ -455,7 +617,11 @@ pub(super) async fn import(
         .into_iter()
         .filter(|v| seen.insert((v.id.clone(), v.version)))
         .collect();
-    let stored = insert_all(&mut tx, key, &versions).await?;
+    let stored = insert_all(&mut tx, key, &versions, &[]).await?;
+    let mut ids: Vec<String> = versions.iter().map(|v| v.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    refresh_flags(&mut tx, key, &ids).await?;
     for v in &versions {
         last = last.max(Some(v.position.date_added));
         note_media_type(&mut media, &v.media_type);
@@ -481,6 +647,7 @@ pub(super) async fn delete(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    refresh_flags(&mut tx, key, &[object_id.to_owned()]).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(done.rows_affected())
 }

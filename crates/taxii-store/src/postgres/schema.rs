@@ -7,7 +7,10 @@ use sqlx::{PgPool, Row};
 use super::db_err;
 use crate::{StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_selection_flags.sql"),
+];
 /// An arbitrary constant naming taxiid's migration lock among other advisory locks.
 const LOCK_KEY: i64 = 0x7461_7869_6964_0001;
 

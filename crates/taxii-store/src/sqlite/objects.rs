@@ -12,7 +12,9 @@ use taxii_model::select::select_versions;
 use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
 
 use super::{ckey, db_err};
-use crate::shared::{Facts, Flags, decided_by_flags, flags_of, note_media_type, seq_of};
+use crate::shared::{
+    Facts, Flags, decided_by_flags, flag_column, flags_of, note_media_type, seq_of,
+};
 use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
 
 /// A `ListQuery` that can move to the blocking pool.
@@ -223,8 +225,11 @@ fn seek(
     floor: Option<Position>,
     want: usize,
 ) -> StoreResult<Vec<StoredVersion>> {
+    // When one flag decides, the query skips the versions it drops (no batch comes back
+    // short of selected versions).
+    let flag = flag_column(chooser.filter).map_or(String::new(), |c| format!("AND {c} = 1"));
     let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = ?1 AND (date_added, seq) > (?2, ?3) {} ORDER BY date_added, seq LIMIT ?4",
+        "SELECT {VERSION_COLUMNS} FROM objects WHERE ckey = ?1 AND (date_added, seq) > (?2, ?3) {} {flag} ORDER BY date_added, seq LIMIT ?4",
         if type_.is_some() { "AND type = ?5" } else { "" }
     );
     let mut stmt = chooser.conn.prepare_cached(&sql).map_err(db_err)?;
