@@ -5,12 +5,14 @@
 //! - `walk`: follows `next` through a collection: seconds and objects;
 //! - `ingest`: posts envelopes from several writers, waits for every status, reads them back;
 //! - `mixed`: R readers (following `next` a few pages) and W writers (posting envelopes) against
-//!   one collection for a fixed duration: read requests/s, objects written/s, p50/p99 of each.
+//!   one collection for a fixed duration: read requests/s, objects written/s, p50/p99 of each;
+//! - `postgres`: a throwaway PostgreSQL server (fsync on) for the PostgreSQL target.
 //!
 //! Every command prints one line of JSON with `--json` (for scripts), else a short text.
 
 mod generate;
 mod mixed;
+mod postgres;
 mod stats;
 
 use std::collections::{BTreeMap, HashSet};
@@ -53,6 +55,12 @@ enum Command {
     /// from FILE to WRITE_URL, for a fixed duration; report read requests/s, objects written/s
     /// and the latency percentiles of both. The run stops early if FILE runs out (and says so).
     Mixed(MixedArgs),
+    /// Start a throwaway PostgreSQL server (fsync on) on a free port, make N databases, print
+    /// their URLs as one JSON line, and keep it running until SIGTERM/SIGINT.
+    Postgres {
+        #[arg(long, default_value_t = 1)]
+        databases: usize,
+    },
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -175,6 +183,7 @@ fn main() -> ExitCode {
         Command::Walk(a) => a.conn.json,
         Command::Ingest(a) => a.conn.json,
         Command::Mixed(a) => a.conn.json,
+        Command::Postgres { .. } => true,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -190,6 +199,7 @@ fn main() -> ExitCode {
             Command::Walk(a) => run_walk(a).await,
             Command::Ingest(a) => run_ingest(a).await,
             Command::Mixed(a) => mixed::run_mixed(a).await,
+            Command::Postgres { databases } => postgres::run_postgres(databases).await,
         }
     });
     match result {
@@ -495,16 +505,21 @@ async fn run_ingest(a: IngestArgs) -> Result<Value, String> {
     let client = client(&a.conn, a.writers)?;
     let deadline = Duration::from_secs_f64(a.deadline);
     let start = Instant::now();
+    // Progress that a timeout report can still tell: objects the server said it stored, and
+    // when every status was complete (before the read-back).
+    let accepted = Arc::new(AtomicU64::new(0));
+    let completed_ms = Arc::new(AtomicU64::new(0));
     let work = async {
         let bodies = Arc::new(bodies);
         let next = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..a.writers.max(1) {
-            let (client, bodies, next, url) = (
+            let (client, bodies, next, url, accepted) = (
                 client.clone(),
                 Arc::clone(&bodies),
                 Arc::clone(&next),
                 a.url.clone(),
+                Arc::clone(&accepted),
             );
             tasks.push(tokio::spawn(async move {
                 let mut pending = Vec::new();
@@ -537,6 +552,8 @@ async fn run_ingest(a: IngestArgs) -> Result<Value, String> {
                             &text[..text.len().min(300)]
                         ));
                     }
+                    let count = |k: &str| st.get(k).and_then(Value::as_u64).unwrap_or(0);
+                    accepted.fetch_add(count("success_count"), Ordering::Relaxed);
                     if st.get("status").and_then(Value::as_str) != Some("complete") {
                         let id = st
                             .get("id")
@@ -575,6 +592,10 @@ async fn run_ingest(a: IngestArgs) -> Result<Value, String> {
             }
         }
         let complete = start.elapsed().as_secs_f64();
+        completed_ms.store(
+            u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         let s = stats::Summary::of(&mut lat);
         let mut report = json!({
             "ok": true, "url": a.url, "objects": total, "envelopes": lat.len(),
@@ -622,9 +643,24 @@ async fn run_ingest(a: IngestArgs) -> Result<Value, String> {
         Ok::<_, String>(report)
     };
     match tokio::time::timeout(deadline, work).await {
-        Err(_) => Ok(
-            json!({"ok": false, "timed_out": true, "error": format!("ingest timed out after {} s", a.deadline), "seconds": round(start.elapsed().as_secs_f64())}),
-        ),
+        Err(_) => {
+            let secs = start.elapsed().as_secs_f64();
+            let done = completed_ms.load(Ordering::Relaxed);
+            // The rate until the deadline (or until every status was complete, when only the
+            // read-back ran out of time): an upper bound for a server that slows as it fills.
+            let (stored, over) = if done > 0 {
+                (total as u64, done as f64 / 1000.0)
+            } else {
+                (accepted.load(Ordering::Relaxed), secs)
+            };
+            let what = if done > 0 { "reading back" } else { "posting" };
+            Ok(json!({
+                "ok": false, "timed_out": true,
+                "error": format!("ingest timed out after {} s ({what})", a.deadline),
+                "seconds": round(secs), "objects": total, "objects_stored": stored,
+                "objects_per_s_until_timeout": round(stored as f64 / over.max(0.001)),
+            }))
+        }
         Ok(Err(e)) => {
             Ok(json!({"ok": false, "error": e, "seconds": round(start.elapsed().as_secs_f64())}))
         }

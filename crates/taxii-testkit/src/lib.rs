@@ -103,6 +103,8 @@ pub struct PgCluster {
     running: Mutex<bool>,
     databases: AtomicU64,
     watchdog: Option<Child>,
+    /// `fsync=on` (the benchmark) rather than the tests' `fsync=off`.
+    durable: bool,
 }
 
 /// The one cluster of this test process, started on first use (see the crate documentation for
@@ -124,7 +126,17 @@ impl PgCluster {
     /// it), or when a step fails (the message names the step and has its stderr or the server
     /// log).
     pub fn start() -> PgCluster {
-        match Self::try_start() {
+        Self::start_with(false)
+    }
+
+    /// Like [`start`](Self::start), but with `fsync=on` as a production server has it: for
+    /// measurements (bench/run), where the tests' `fsync=off` would flatter every write.
+    pub fn start_durable() -> PgCluster {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> PgCluster {
+        match Self::try_start(durable) {
             Ok(cluster) => cluster,
             Err(message) => {
                 panic!("taxii-testkit: cannot start a PostgreSQL test cluster: {message}")
@@ -132,7 +144,7 @@ impl PgCluster {
         }
     }
 
-    fn try_start() -> Result<PgCluster, String> {
+    fn try_start(durable: bool) -> Result<PgCluster, String> {
         let tools = Tools::find()?;
         let parent = Path::new(CLUSTERS_DIR);
         fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
@@ -161,6 +173,7 @@ impl PgCluster {
             running: Mutex::new(false),
             databases: AtomicU64::new(0),
             watchdog: None,
+            durable,
             dir,
         };
         cluster.watchdog = Some(cluster.spawn_watchdog()?);
@@ -310,9 +323,10 @@ impl PgCluster {
         let sock = self.dir.path().join("sock");
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='{}' \
-             -c fsync=off -c max_connections=200",
+             -c fsync={} -c max_connections=200",
             self.port,
-            sock.display()
+            sock.display(),
+            if self.durable { "on" } else { "off" }
         );
         let mut cmd = self.tools.as_server_user(&self.tools.pg_ctl);
         cmd.arg("-D")
