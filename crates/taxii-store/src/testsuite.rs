@@ -42,6 +42,24 @@ where
     concurrent_writers_never_lose_or_duplicate_a_version(setup(make().await).await).await;
 }
 
+/// The version texts of the first page of `collection` with the default filters (the store
+/// upgrade tests read a hand-made old database with it).
+pub async fn default_page_versions(
+    store: &dyn Store,
+    api_root: &str,
+    collection: &str,
+) -> Vec<String> {
+    let filter = filter("");
+    let query = ListQuery {
+        filter: &filter,
+        object_id: None,
+        after: None,
+        limit: 100,
+    };
+    let page = store.list(api_root, collection, &query).await.unwrap();
+    page.items.into_iter().map(|v| v.version_text).collect()
+}
+
 async fn setup(store: Arc<dyn Store>) -> Arc<dyn Store> {
     let mut info = Map::new();
     info.insert("title".into(), "API root".into());

@@ -568,19 +568,10 @@ mod tests {
         .await
         .unwrap();
         store.migrate().await.unwrap();
-        let filter = taxii_model::Params::parse(None)
-            .unwrap()
-            .filter(taxii_model::FilterSpec::listing())
-            .unwrap();
-        let query = crate::ListQuery {
-            filter: &filter,
-            object_id: None,
-            after: None,
-            limit: 10,
-        };
-        let page = store.list("r", "c", &query).await.unwrap();
-        let versions: Vec<&str> = page.items.iter().map(|v| v.version_text.as_str()).collect();
-        assert_eq!(versions, ["v300", "v500"]);
+        assert_eq!(
+            crate::testsuite::default_page_versions(&store, "r", "c").await,
+            ["v300", "v500"]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

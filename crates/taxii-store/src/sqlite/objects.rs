@@ -66,33 +66,35 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<(StoredVersion, Flags)> {
     Ok((version, flags))
 }
 
+/// What selection reads of a row (`facts_row` reads them from column `at` on).
+const FACT_COLUMNS: &str = "seq, version, spec_major, spec_minor, date_added";
+
+fn facts_row(r: &Row<'_>, at: usize) -> rusqlite::Result<Facts> {
+    Ok(Facts {
+        seq: r.get(at)?,
+        version: Timestamp::from_nanos(r.get(at + 1)?),
+        spec: SpecVersion {
+            major: r.get(at + 2)?,
+            minor: r.get(at + 3)?,
+        },
+        date_added: Timestamp::from_nanos(r.get(at + 4)?),
+    })
+}
+
 /// Every stored version of `id`, with its flags as stored.
 fn facts_of(conn: &Connection, ckey: i64, id: &str) -> StoreResult<Vec<(Facts, Flags)>> {
-    let mut stmt = conn
-        .prepare_cached(
-            // No ORDER BY: it would steer the planner to the date index and a scan of the
-            // whole collection; selection does not depend on the order anyway.
-            "SELECT seq, version, spec_major, spec_minor, date_added, latest, top_spec
-             FROM objects WHERE ckey = ?1 AND id = ?2",
-        )
-        .map_err(db_err)?;
+    // No ORDER BY: it would steer the planner to the date index and a scan of the whole
+    // collection; selection does not depend on the order anyway.
+    let sql =
+        format!("SELECT {FACT_COLUMNS}, latest, top_spec FROM objects WHERE ckey = ?1 AND id = ?2");
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt
         .query_map(params![ckey, id], |r| {
-            Ok((
-                Facts {
-                    seq: r.get(0)?,
-                    version: Timestamp::from_nanos(r.get(1)?),
-                    spec: SpecVersion {
-                        major: r.get(2)?,
-                        minor: r.get(3)?,
-                    },
-                    date_added: Timestamp::from_nanos(r.get(4)?),
-                },
-                Flags {
-                    latest: r.get(5)?,
-                    top_spec: r.get(6)?,
-                },
-            ))
+            let flags = Flags {
+                latest: r.get(5)?,
+                top_spec: r.get(6)?,
+            };
+            Ok((facts_row(r, 0)?, flags))
         })
         .map_err(db_err)?;
     rows.map(|r| r.map_err(db_err)).collect()
@@ -156,29 +158,16 @@ impl Chooser<'_> {
         unknown.dedup();
         for chunk in unknown.chunks(500) {
             // One statement for any number of ids (a JSON array), so it stays prepared.
-            let mut stmt = self
-                .conn
-                .prepare_cached(
-                    "SELECT id, seq, version, spec_major, spec_minor, date_added FROM objects
-                     WHERE ckey = ?1 AND id IN (SELECT value FROM json_each(?2))",
-                )
-                .map_err(db_err)?;
+            let sql = format!(
+                "SELECT id, {FACT_COLUMNS} FROM objects
+                 WHERE ckey = ?1 AND id IN (SELECT value FROM json_each(?2))"
+            );
+            let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
             let ids = Value::from(chunk.to_vec()).to_string();
             let mut facts: HashMap<String, Vec<Facts>> = HashMap::new();
             let rows = stmt
                 .query_map(params![self.key, ids], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        Facts {
-                            seq: r.get(1)?,
-                            version: Timestamp::from_nanos(r.get(2)?),
-                            spec: SpecVersion {
-                                major: r.get(3)?,
-                                minor: r.get(4)?,
-                            },
-                            date_added: Timestamp::from_nanos(r.get(5)?),
-                        },
-                    ))
+                    Ok((r.get::<_, String>(0)?, facts_row(r, 1)?))
                 })
                 .map_err(db_err)?;
             for row in rows {
