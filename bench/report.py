@@ -218,9 +218,10 @@ def targets_section(rows, targets):
     def ratio(a, b):
         return a / b if a is not None and b else None
 
-    disc = max((median(small, "discovery@32", t) or 0) for t in TAXIIDS if t in targets) if small else None
-    check("discovery@32, best taxiid store / medallion", ratio(disc, median(small, "discovery@32", "medallion")),
-          "≥ 30×", lambda v: v >= 30, lambda v: f"{v:.1f}×")
+    for t in TAXIIDS:
+        check(f"discovery@32, {t} / medallion",
+              ratio(median(small, "discovery@32", t), median(small, "discovery@32", "medallion")),
+              "≥ 30×", lambda v: v >= 30, lambda v: f"{v:.1f}×")
     ten = 10_000 if 10_000 in sizes else small
     check(f"page@32 at {ten:,} objects, taxiid-sqlite / OpenTAXII",
           ratio(median(ten, "page@32 none", "taxiid-sqlite"), median(ten, "page@32 none", "opentaxii")),
@@ -242,7 +243,9 @@ def targets_section(rows, targets):
     check("taxiid-postgres ingest, envelopes of 1,000", median(write, "ingest env=1000", "taxiid-postgres"),
           "≥ 15,000 obj/s", lambda v: v >= 15_000, lambda v: f"{v:,.0f} obj/s")
     return ["", "## The issue's targets, from this run", "",
-            "| target | measured | goal | |", "|---|---|---|---|"] + checks
+            "| target | measured | goal | |", "|---|---|---|---|"] + checks + [
+                "", "Where a target is not met, `bench/README.md` (\"Where the time goes\") has the",
+                "profile of that scenario and what stands between it and the goal."]
 
 
 if __name__ == "__main__":
