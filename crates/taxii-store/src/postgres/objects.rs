@@ -30,12 +30,14 @@ fn version_row(r: &PgRow) -> StoreResult<(StoredVersion, Flags)> {
     Ok((version_of(r)?, flags))
 }
 
+/// A spec version's major or minor part, stored as INTEGER.
+fn spec_part(r: &PgRow, i: usize) -> StoreResult<u16> {
+    let v: i32 = r.try_get(i).map_err(db_err)?;
+    u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("spec version part {v}")))
+}
+
 fn version_of(r: &PgRow) -> StoreResult<StoredVersion> {
     let get_i64 = |i: usize| -> StoreResult<i64> { r.try_get(i).map_err(db_err) };
-    let spec = |i: usize| -> StoreResult<u16> {
-        let v: i32 = r.try_get(i).map_err(db_err)?;
-        u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("spec version part {v}")))
-    };
     Ok(StoredVersion {
         position: Position {
             date_added: Timestamp::from_nanos(get_i64(1)?),
@@ -46,8 +48,8 @@ fn version_of(r: &PgRow) -> StoreResult<StoredVersion> {
         version: Timestamp::from_nanos(get_i64(4)?),
         version_text: r.try_get(5).map_err(db_err)?,
         spec_version: SpecVersion {
-            major: spec(6)?,
-            minor: spec(7)?,
+            major: spec_part(r, 6)?,
+            minor: spec_part(r, 7)?,
         },
         media_type: r.try_get(8).map_err(db_err)?,
         json: Arc::from(r.try_get::<String, _>(9).map_err(db_err)?),
@@ -86,10 +88,6 @@ async fn select_for_ids(
     .map_err(db_err)?;
     let mut by_id: HashMap<String, Vec<Facts>> = HashMap::new();
     for r in &rows {
-        let part = |i: usize| -> StoreResult<u16> {
-            let v: i32 = r.try_get(i).map_err(db_err)?;
-            u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("spec version part {v}")))
-        };
         by_id
             .entry(r.try_get(0).map_err(db_err)?)
             .or_default()
@@ -97,8 +95,8 @@ async fn select_for_ids(
                 seq: r.try_get(1).map_err(db_err)?,
                 version: Timestamp::from_nanos(r.try_get(2).map_err(db_err)?),
                 spec: SpecVersion {
-                    major: part(3)?,
-                    minor: part(4)?,
+                    major: spec_part(r, 3)?,
+                    minor: spec_part(r, 4)?,
                 },
                 date_added: Timestamp::from_nanos(r.try_get(5).map_err(db_err)?),
             });
@@ -423,10 +421,6 @@ async fn existing(
     .map_err(db_err)?;
     let mut out: HashMap<String, Vec<Sibling>> = HashMap::new();
     for r in &rows {
-        let part = |i: usize| -> StoreResult<u16> {
-            let v: i32 = r.try_get(i).map_err(db_err)?;
-            u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("spec version part {v}")))
-        };
         out.entry(r.try_get(0).map_err(db_err)?)
             .or_default()
             .push(Sibling {
@@ -434,8 +428,8 @@ async fn existing(
                     seq: r.try_get(4).map_err(db_err)?,
                     version: Timestamp::from_nanos(r.try_get(1).map_err(db_err)?),
                     spec: SpecVersion {
-                        major: part(5)?,
-                        minor: part(6)?,
+                        major: spec_part(r, 5)?,
+                        minor: spec_part(r, 6)?,
                     },
                     date_added: Timestamp::from_nanos(r.try_get(7).map_err(db_err)?),
                 },
