@@ -194,6 +194,10 @@ pub struct StatusRecord {
     pub json: String,
 }
 
+/// Builds an envelope's status record from the outcomes of its objects (see
+/// [`Store::add_envelope`]).
+pub type StatusOf = Box<dyn FnOnce(&[AddOutcome]) -> StatusRecord + Send>;
+
 /// A user account kept in the store (first-start admin, admin CLI).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -236,6 +240,25 @@ pub trait Store: Send + Sync + Debug {
         objects: Vec<NewObject>,
         now: Timestamp,
     ) -> StoreResult<Vec<AddOutcome>>;
+
+    /// `add_objects`, then `put_status` of the status `status_of` makes of the outcomes. The
+    /// SQL stores do both in one transaction: an acknowledged envelope always has its status
+    /// (a crash cannot leave the objects without it), and the envelope costs one commit.
+    async fn add_envelope(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        objects: Vec<NewObject>,
+        now: Timestamp,
+        status_of: StatusOf,
+    ) -> StoreResult<StatusRecord> {
+        let outcomes = self
+            .add_objects(api_root, collection_id, objects, now)
+            .await?;
+        let status = status_of(&outcomes);
+        self.put_status(status.clone()).await?;
+        Ok(status)
+    }
 
     /// One page of the versions the filter selects, in `date_added` order.
     async fn list(

@@ -40,6 +40,7 @@ where
     removing_a_collection_removes_its_objects(setup(make().await).await).await;
     per_user_grants_are_kept(setup(make().await).await).await;
     concurrent_writers_never_lose_or_duplicate_a_version(setup(make().await).await).await;
+    envelopes_are_stored_with_their_status_and_fail_alone(setup(make().await).await).await;
 }
 
 /// The version texts of the first page of `collection` with the default filters (the store
@@ -905,4 +906,79 @@ async fn concurrent_writers_never_lose_or_duplicate_a_version(store: Arc<dyn Sto
     let dates: std::collections::BTreeSet<Timestamp> =
         stored.iter().map(StoredVersion::date_added).collect();
     assert_eq!(dates.len(), 211, "date_added values must be unique");
+}
+
+async fn envelopes_are_stored_with_their_status_and_fail_alone(store: Arc<dyn Store>) {
+    // Four writers at once (the SQLite store commits waiting envelopes together); every fifth
+    // envelope of writer 0 names a collection that does not exist and must fail on its own.
+    let now = ts("2020-01-01T00:00:00Z");
+    let mut tasks = Vec::new();
+    for w in 0..4u32 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for e in 0..10u32 {
+                let mut batch: Vec<NewObject> = (0..5)
+                    .map(|i| indicator(1000 * (w + 1) + 10 * e + i, "2016-01-01T00:00:00.000Z"))
+                    .collect();
+                batch.push(indicator(1, "2016-01-01T00:00:00.000Z"));
+                let id = format!("w{w}-e{e}");
+                let target = if w == 0 && e % 5 == 0 {
+                    "no-such-collection"
+                } else {
+                    COLL
+                };
+                let status_id = id.clone();
+                let status_of: crate::StatusOf = Box::new(move |outcomes: &[AddOutcome]| {
+                    let added = outcomes
+                        .iter()
+                        .filter(|o| matches!(o, AddOutcome::Added { .. }))
+                        .count();
+                    StatusRecord {
+                        api_root: ROOT.into(),
+                        id: status_id,
+                        owner: Some("writer".into()),
+                        created: now,
+                        json: format!("{{\"added\":{added},\"total\":{}}}", outcomes.len()),
+                    }
+                });
+                let answer = store
+                    .add_envelope(ROOT, target, batch, now, status_of)
+                    .await;
+                answers.push((id, target == COLL, answer));
+            }
+            answers
+        }));
+    }
+    let mut added = 0;
+    for t in tasks {
+        for (id, valid, answer) in t.await.unwrap() {
+            let kept = store.status(ROOT, &id).await.unwrap();
+            if !valid {
+                assert!(answer.is_err(), "{id} went to a missing collection");
+                assert_eq!(kept, None, "{id} failed, so it has no status");
+                continue;
+            }
+            let status = answer.unwrap();
+            assert_eq!(
+                kept.as_ref(),
+                Some(&status),
+                "{id}'s status is stored as answered"
+            );
+            let v: Value = serde_json::from_str(&status.json).unwrap();
+            assert_eq!(v["total"], 6, "{id}");
+            added += v["added"].as_u64().unwrap();
+        }
+    }
+    // 38 envelopes of 5 own objects, plus the shared one once.
+    assert_eq!(added, 38 * 5 + 1);
+    let stored = all_versions(&*store).await;
+    assert_eq!(stored.len() as u64, added);
+    let dates: std::collections::BTreeSet<Timestamp> =
+        stored.iter().map(StoredVersion::date_added).collect();
+    assert_eq!(
+        dates.len() as u64,
+        added,
+        "date_added values must be unique"
+    );
 }

@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use taxii_model::media::{MediaType, TAXII_21, content_type_is};
-use taxii_model::{NewObject, ObjectFailure};
+use taxii_model::{NewObject, ObjectFailure, Timestamp};
 use taxii_store::{AddOutcome, StatusRecord};
 
 use super::{collection, json};
@@ -79,6 +79,65 @@ fn detail(id: &str, version: &str, message: Option<&str>) -> Value {
     Value::Object(m)
 }
 
+/// The status resource of an envelope: every object's fate, in the envelope's order. `fates`
+/// holds a failure, or the index of the object among the valid ones (and in `outcomes`).
+fn status_json(
+    status_id: &str,
+    now: Timestamp,
+    total: usize,
+    fates: Vec<Result<usize, ObjectFailure>>,
+    ids: &[(String, String)],
+    outcomes: &[AddOutcome],
+) -> String {
+    let (mut successes, mut failures) = (Vec::new(), Vec::new());
+    for fate in fates {
+        match fate {
+            Err(f) => failures.push(detail(&f.id, &f.version, Some(&f.message))),
+            Ok(i) => {
+                let id = &ids[i].0;
+                match outcomes.get(i) {
+                    Some(AddOutcome::Added { version }) => {
+                        successes.push(detail(id, version, None))
+                    }
+                    Some(AddOutcome::AlreadyPresent { version }) => successes.push(detail(
+                        id,
+                        version,
+                        Some("this version was already present; the stored copy is unchanged"),
+                    )),
+                    Some(AddOutcome::Conflict { version }) => failures.push(detail(
+                        id,
+                        version,
+                        Some("a different object with this id and version is already stored"),
+                    )),
+                    None => failures.push(detail(
+                        id,
+                        &ids[i].1,
+                        Some("the store did not report on this object"),
+                    )),
+                }
+            }
+        }
+    }
+    let mut status = json!({
+        "id": status_id,
+        "status": "complete",
+        "request_timestamp": now.to_taxii_string(),
+        "total_count": total,
+        "success_count": successes.len(),
+        "failure_count": failures.len(),
+        "pending_count": 0,
+    });
+    if let Value::Object(m) = &mut status {
+        if !successes.is_empty() {
+            m.insert("successes".into(), Value::Array(successes));
+        }
+        if !failures.is_empty() {
+            m.insert("failures".into(), Value::Array(failures));
+        }
+    }
+    status.to_string()
+}
+
 pub(crate) async fn post(
     ctx: &Ctx<'_>,
     root: &str,
@@ -128,69 +187,26 @@ pub(crate) async fn post(
             )
         })
         .collect();
-    let outcomes = ctx.app.store.add_objects(root, &c.id, valid, now).await?;
-
-    let (mut successes, mut failures) = (Vec::new(), Vec::new());
-    for fate in fates {
-        match fate {
-            Err(f) => failures.push(detail(&f.id, &f.version, Some(&f.message))),
-            Ok(i) => {
-                let id = &ids[i].0;
-                match outcomes.get(i) {
-                    Some(AddOutcome::Added { version }) => {
-                        successes.push(detail(id, version, None))
-                    }
-                    Some(AddOutcome::AlreadyPresent { version }) => successes.push(detail(
-                        id,
-                        version,
-                        Some("this version was already present; the stored copy is unchanged"),
-                    )),
-                    Some(AddOutcome::Conflict { version }) => failures.push(detail(
-                        id,
-                        version,
-                        Some("a different object with this id and version is already stored"),
-                    )),
-                    None => failures.push(detail(
-                        id,
-                        &ids[i].1,
-                        Some("the store did not report on this object"),
-                    )),
-                }
-            }
-        }
-    }
     let status_id = uuid::Uuid::new_v4().to_string();
-    let mut status = json!({
-        "id": status_id,
-        "status": "complete",
-        "request_timestamp": now.to_taxii_string(),
-        "total_count": members.len(),
-        "success_count": successes.len(),
-        "failure_count": failures.len(),
-        "pending_count": 0,
+    let total = members.len();
+    let (api_root, id, owner) = (root.to_owned(), status_id.clone(), ctx.user.name.clone());
+    // Built from the outcomes inside the store's transaction, so the status is stored with the
+    // objects it reports on.
+    let status_of = Box::new(move |outcomes: &[AddOutcome]| StatusRecord {
+        json: status_json(&id, now, total, fates, &ids, outcomes),
+        api_root,
+        id,
+        owner: Some(owner),
+        created: now,
     });
-    if let Value::Object(m) = &mut status {
-        if !successes.is_empty() {
-            m.insert("successes".into(), Value::Array(successes));
-        }
-        if !failures.is_empty() {
-            m.insert("failures".into(), Value::Array(failures));
-        }
-    }
-    let body = status.to_string();
-    ctx.app
+    let status = ctx
+        .app
         .store
-        .put_status(StatusRecord {
-            api_root: root.to_owned(),
-            id: status_id.clone(),
-            owner: Some(ctx.user.name.clone()),
-            created: now,
-            json: body.clone(),
-        })
+        .add_envelope(root, &c.id, valid, now, status_of)
         .await?;
     tracing::info!(
         user = %ctx.user.name, api_root = root, collection = %c.id, status = %status_id,
-        total = members.len(), "added objects"
+        total, "added objects"
     );
-    Ok(json(StatusCode::ACCEPTED, body))
+    Ok(json(StatusCode::ACCEPTED, status.json))
 }

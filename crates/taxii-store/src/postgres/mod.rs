@@ -20,8 +20,8 @@ use taxii_model::{Filter, NewObject, Timestamp};
 use tokio::sync::OnceCell;
 
 use crate::{
-    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, StatusRecord, Store,
-    StoreError, StoreResult, StoredVersion, UserRecord,
+    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, StatusOf, StatusRecord,
+    Store, StoreError, StoreResult, StoredVersion, UserRecord,
 };
 
 /// How to reach the database.
@@ -165,6 +165,23 @@ fn user_record(r: &PgRow) -> StoreResult<UserRecord> {
         name: r.try_get(0).map_err(db_err)?,
         password_hash: r.try_get(1).map_err(db_err)?,
     })
+}
+
+async fn save_status(conn: &mut sqlx::PgConnection, status: &StatusRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO statuses (api_root, id, owner, created, json) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (api_root, id) DO UPDATE SET
+           owner = excluded.owner, created = excluded.created, json = excluded.json",
+    )
+    .bind(&status.api_root)
+    .bind(&status.id)
+    .bind(&status.owner)
+    .bind(status.created.nanos())
+    .bind(&status.json)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -314,7 +331,26 @@ impl Store for PgStore {
         objects: Vec<NewObject>,
         now: Timestamp,
     ) -> StoreResult<Vec<AddOutcome>> {
-        objects::add(self.db().await?, api_root, collection_id, objects, now).await
+        let mut tx = self.db().await?.begin().await.map_err(db_err)?;
+        let outcomes = objects::add_in(&mut tx, api_root, collection_id, objects, now).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(outcomes)
+    }
+
+    async fn add_envelope(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        objects: Vec<NewObject>,
+        now: Timestamp,
+        status_of: StatusOf,
+    ) -> StoreResult<StatusRecord> {
+        let mut tx = self.db().await?.begin().await.map_err(db_err)?;
+        let outcomes = objects::add_in(&mut tx, api_root, collection_id, objects, now).await?;
+        let status = status_of(&outcomes);
+        save_status(&mut tx, &status).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(status)
     }
 
     async fn import_versions(
@@ -365,20 +401,8 @@ impl Store for PgStore {
     }
 
     async fn put_status(&self, status: StatusRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO statuses (api_root, id, owner, created, json) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (api_root, id) DO UPDATE SET
-               owner = excluded.owner, created = excluded.created, json = excluded.json",
-        )
-        .bind(&status.api_root)
-        .bind(&status.id)
-        .bind(&status.owner)
-        .bind(status.created.nanos())
-        .bind(&status.json)
-        .execute(self.db().await?)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        let mut conn = self.db().await?.acquire().await.map_err(db_err)?;
+        save_status(&mut conn, &status).await
     }
 
     async fn statuses(&self, api_root: &str) -> StoreResult<Vec<StatusRecord>> {

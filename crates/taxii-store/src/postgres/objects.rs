@@ -509,19 +509,19 @@ async fn refresh_flags(tx: &mut PgConnection, key: i64, ids: &[String]) -> Store
     Ok(())
 }
 
-pub(super) async fn add(
-    db: &PgPool,
+/// Adds the objects inside the caller's transaction.
+pub(super) async fn add_in(
+    tx: &mut PgConnection,
     api_root: &str,
     collection_id: &str,
     objects: Vec<NewObject>,
     now: Timestamp,
 ) -> StoreResult<Vec<AddOutcome>> {
-    let mut tx = db.begin().await.map_err(db_err)?;
-    let (key, mut last, mut media) = lock_collection(&mut tx, api_root, collection_id).await?;
+    let (key, mut last, mut media) = lock_collection(tx, api_root, collection_id).await?;
     let mut ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
     ids.sort();
     ids.dedup();
-    let mut stored = existing(&mut tx, key, &ids).await?;
+    let mut stored = existing(tx, key, &ids).await?;
     let now = now.truncate_to_micros();
     let mut outcomes = Vec::with_capacity(objects.len());
     let mut new_versions = Vec::new();
@@ -590,10 +590,9 @@ pub(super) async fn add(
         });
     }
     let (fresh, changed) = new_flags(&stored, new_versions.len());
-    insert_all(&mut tx, key, &new_versions, &fresh).await?;
-    update_flags(&mut tx, &changed).await?;
-    save_collection_state(&mut tx, key, last, &media).await?;
-    tx.commit().await.map_err(db_err)?;
+    insert_all(tx, key, &new_versions, &fresh).await?;
+    update_flags(tx, &changed).await?;
+    save_collection_state(tx, key, last, &media).await?;
     Ok(outcomes)
 }
 

@@ -5,6 +5,7 @@
 //!
 //! Objects are stored as the JSON text received plus indexed columns for every filter.
 
+mod checkpoint;
 mod objects;
 mod schema;
 
@@ -18,8 +19,8 @@ use serde_json::{Map, Value};
 use taxii_model::{Filter, NewObject, Timestamp};
 
 use crate::{
-    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, StatusRecord, Store,
-    StoreError, StoreResult, StoredVersion, UserRecord,
+    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, StatusOf, StatusRecord,
+    Store, StoreError, StoreResult, StoredVersion, UserRecord,
 };
 
 /// Reader connections kept open. Requests beyond this wait for a connection instead of opening
@@ -42,6 +43,7 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    checkpointer: checkpoint::Checkpointer,
     readers: Mutex<Vec<Connection>>,
     /// One permit per reader connection: at most `reader_count()` exist at once.
     reader_slots: Arc<tokio::sync::Semaphore>,
@@ -91,10 +93,15 @@ impl SqliteStore {
         }
         let mut writer = connect(path)?;
         schema::migrate(&mut writer, &path.display().to_string())?;
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(db_err)?;
+        let checkpointer = checkpoint::Checkpointer::start(path)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
+                checkpointer,
                 readers: Mutex::new(Vec::new()),
                 reader_slots: Arc::new(tokio::sync::Semaphore::new(reader_count())),
             }),
@@ -137,9 +144,14 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&mut inner.writer.lock()))
-            .await
-            .map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let mut writer = inner.writer.lock();
+            let result = f(&mut writer);
+            inner.checkpointer.after_commit(&writer);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?
     }
 }
 
@@ -153,6 +165,24 @@ pub(crate) fn ckey(conn: &Connection, api_root: &str, id: &str) -> StoreResult<i
     .optional()
     .map_err(db_err)?
     .ok_or_else(|| StoreError::Backend(format!("no collection '{id}' in API root '{api_root}'")))
+}
+
+fn save_status(conn: &Connection, status: &StatusRecord) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO statuses (api_root, id, owner, created, json) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (api_root, id) DO UPDATE SET
+           owner = excluded.owner, created = excluded.created, json = excluded.json",
+    )
+    .map_err(db_err)?
+    .execute(params![
+        status.api_root,
+        status.id,
+        status.owner,
+        status.created.nanos(),
+        status.json
+    ])
+    .map_err(db_err)?;
+    Ok(())
 }
 
 const COLLECTION_COLUMNS: &str =
@@ -384,8 +414,33 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Vec<AddOutcome>> {
         let (api_root, id) = (api_root.to_owned(), collection_id.to_owned());
-        self.write(move |c| objects::add(c, &api_root, &id, objects, now))
-            .await
+        self.write(move |c| {
+            let tx = c.transaction().map_err(db_err)?;
+            let outcomes = objects::add_in(&tx, &api_root, &id, objects, now)?;
+            tx.commit().map_err(db_err)?;
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn add_envelope(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        objects: Vec<NewObject>,
+        now: Timestamp,
+        status_of: StatusOf,
+    ) -> StoreResult<StatusRecord> {
+        let (api_root, id) = (api_root.to_owned(), collection_id.to_owned());
+        self.write(move |c| {
+            let tx = c.transaction().map_err(db_err)?;
+            let outcomes = objects::add_in(&tx, &api_root, &id, objects, now)?;
+            let status = status_of(&outcomes);
+            save_status(&tx, &status)?;
+            tx.commit().map_err(db_err)?;
+            Ok(status)
+        })
+        .await
     }
 
     async fn import_versions(
@@ -450,17 +505,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_status(&self, status: StatusRecord) -> StoreResult<()> {
-        self.write(move |c| {
-            c.execute(
-                "INSERT INTO statuses (api_root, id, owner, created, json) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (api_root, id) DO UPDATE SET
-                   owner = excluded.owner, created = excluded.created, json = excluded.json",
-                params![status.api_root, status.id, status.owner, status.created.nanos(), status.json],
-            )
-            .map_err(db_err)?;
-            Ok(())
-        })
-        .await
+        self.write(move |c| save_status(c, &status)).await
     }
 
     async fn statuses(&self, api_root: &str) -> StoreResult<Vec<StatusRecord>> {
@@ -641,6 +686,56 @@ mod tests {
             async move { Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store> }
         })
         .await;
+    }
+
+    #[tokio::test]
+    async fn commits_reach_the_database_file_without_an_automatic_checkpoint() {
+        // The writer's automatic checkpoint is off (it would hold up the commit that crosses
+        // 1,000 pages); the checkpoint thread copies each commit into the file instead.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite3");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .put_api_root(ApiRootRecord {
+                name: "r".into(),
+                information: Map::new(),
+            })
+            .await
+            .unwrap();
+        let coll = CollectionRecord {
+            id: "c".into(),
+            title: "c".into(),
+            description: None,
+            alias: None,
+            read: Grant::Everyone,
+            write: Grant::Everyone,
+            media_types: None,
+            extra: Map::new(),
+        };
+        store.put_collection("r", coll).await.unwrap();
+        let file_size = || std::fs::metadata(&path).map_or(0, |m| m.len());
+        let before = file_size();
+        let objects = (0..300)
+            .map(|n| {
+                let text = format!(
+                    r#"{{"type":"note","spec_version":"2.1","id":"note--00000000-0000-4000-8000-{n:012}","created":"2016-01-01T00:00:00.000Z","modified":"2016-01-01T00:00:00.000Z","content":"{}"}}"#,
+                    "x".repeat(1000)
+                );
+                let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+                NewObject::from_raw(&raw).unwrap()
+            })
+            .collect();
+        let now = Timestamp::parse("2020-01-01T00:00:00Z").unwrap();
+        store.add_objects("r", "c", objects, now).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while file_size() < before + 300_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {} bytes (was {before})",
+                file_size()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]

@@ -148,45 +148,31 @@ impl Chooser<'_> {
     /// Works out the selection of every object of `rows` that its flags leave open and that
     /// was not seen yet, with one query per few hundred ids instead of one per object.
     fn prepare(&mut self, rows: &[(StoredVersion, Flags)]) -> StoreResult<()> {
-        let mut unknown: Vec<&str> = rows
+        let mut unknown: Vec<String> = rows
             .iter()
             .filter(|(_, flags)| decided_by_flags(self.filter, *flags).is_none())
             .map(|(v, _)| v.id.as_str())
             .filter(|id| !self.chosen.contains_key(*id))
+            .map(str::to_owned)
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
-        for chunk in unknown.chunks(500) {
-            // One statement for any number of ids (a JSON array), so it stays prepared.
-            let sql = format!(
-                "SELECT id, {FACT_COLUMNS} FROM objects
-                 WHERE ckey = ?1 AND id IN (SELECT value FROM json_each(?2))"
-            );
-            let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
-            let ids = Value::from(chunk.to_vec()).to_string();
-            let mut facts: HashMap<String, Vec<Facts>> = HashMap::new();
-            let rows = stmt
-                .query_map(params![self.key, ids], |r| {
-                    Ok((r.get::<_, String>(0)?, facts_row(r, 1)?))
-                })
-                .map_err(db_err)?;
-            for row in rows {
-                let (id, f) = row.map_err(db_err)?;
-                facts.entry(id).or_default().push(f);
-            }
-            for id in chunk {
-                let versions = facts.remove(*id).unwrap_or_default();
-                let seqs = select_versions(
-                    &versions,
-                    self.filter.added_after,
-                    &self.filter.spec_versions,
-                    &self.filter.versions,
-                )
-                .into_iter()
-                .map(|i| versions[i].seq)
-                .collect();
-                self.chosen.insert((*id).to_owned(), seqs);
-            }
+        let mut found = facts_of_ids(self.conn, self.key, unknown.iter().map(String::as_str))?;
+        for id in unknown {
+            let versions: Vec<Facts> = found
+                .remove(&id)
+                .map(|v| v.into_iter().map(|(f, _)| f).collect())
+                .unwrap_or_default();
+            let seqs = select_versions(
+                &versions,
+                self.filter.added_after,
+                &self.filter.spec_versions,
+                &self.filter.versions,
+            )
+            .into_iter()
+            .map(|i| versions[i].seq)
+            .collect();
+            self.chosen.insert(id, seqs);
         }
         Ok(())
     }
@@ -374,28 +360,70 @@ fn save_collection_state(
     Ok(())
 }
 
-/// Inserts a version with the flags it has among `stored` (the object's versions already in
-/// the table) and corrects the flags of the versions it displaces. 0 when it was there.
+/// Inserts a version with the flags it has among `stored` (the object's versions in the table),
+/// corrects the flags of the versions it displaces, and adds it to `stored` (so a later version
+/// of the same batch sees it). 0 when it was there.
 fn insert(
     conn: &Connection,
     key: i64,
     v: &StoredVersion,
-    stored: &[(Facts, Flags)],
+    stored: &mut Vec<(Facts, Flags)>,
 ) -> StoreResult<usize> {
-    let mut facts: Vec<Facts> = stored.iter().map(|(f, _)| *f).collect();
-    facts.push(Facts {
+    let mine = Facts {
         seq: 0,
         version: v.version,
         spec: v.spec_version,
         date_added: v.position.date_added,
-    });
+    };
+    let mut facts: Vec<Facts> = stored.iter().map(|(f, _)| *f).collect();
+    facts.push(mine);
     let mut flags = flags_of(&facts);
     let own = flags.pop().unwrap_or_default();
     let inserted = insert_row(conn, key, v, own)?;
     if inserted == 1 {
         update_flags(conn, stored, &flags)?;
+        for ((_, had), want) in stored.iter_mut().zip(flags) {
+            *had = want;
+        }
+        let seq = conn.last_insert_rowid();
+        stored.push((Facts { seq, ..mine }, own));
     }
     Ok(inserted)
+}
+
+/// The stored versions of every object of a batch, by id: one query per few hundred ids
+/// instead of one per object.
+fn facts_of_ids<'a>(
+    conn: &Connection,
+    key: i64,
+    ids: impl Iterator<Item = &'a str>,
+) -> StoreResult<HashMap<String, Vec<(Facts, Flags)>>> {
+    let mut ids: Vec<&str> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let sql = format!(
+        "SELECT id, {FACT_COLUMNS}, latest, top_spec FROM objects
+         WHERE ckey = ?1 AND id IN (SELECT value FROM json_each(?2))"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let mut found: HashMap<String, Vec<(Facts, Flags)>> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let list = Value::from(chunk.to_vec()).to_string();
+        let rows = stmt
+            .query_map(params![key, list], |r| {
+                let flags = Flags {
+                    latest: r.get(6)?,
+                    top_spec: r.get(7)?,
+                };
+                Ok((r.get::<_, String>(0)?, facts_row(r, 1)?, flags))
+            })
+            .map_err(db_err)?;
+        for row in rows {
+            let (id, facts, flags) = row.map_err(db_err)?;
+            found.entry(id).or_default().push((facts, flags));
+        }
+    }
+    Ok(found)
 }
 
 fn insert_row(conn: &Connection, key: i64, v: &StoredVersion, flags: Flags) -> StoreResult<usize> {
@@ -474,25 +502,26 @@ fn existing_outcome(conn: &Connection, key: i64, o: &NewObject) -> StoreResult<O
     }
 }
 
-pub(super) fn add(
-    conn: &mut Connection,
+/// Adds the objects inside the caller's transaction.
+pub(super) fn add_in(
+    tx: &Connection,
     api_root: &str,
     collection_id: &str,
     objects: Vec<NewObject>,
     now: Timestamp,
 ) -> StoreResult<Vec<AddOutcome>> {
-    let tx = conn.transaction().map_err(db_err)?;
-    let key = ckey(&tx, api_root, collection_id)?;
-    let (mut last, mut media) = collection_state(&tx, key)?;
+    let key = ckey(tx, api_root, collection_id)?;
+    let (mut last, mut media) = collection_state(tx, key)?;
     let now = now.truncate_to_micros();
+    let mut siblings = facts_of_ids(tx, key, objects.iter().map(|o| o.id.as_str()))?;
     let mut outcomes = Vec::with_capacity(objects.len());
     for o in objects {
-        let stored = facts_of(&tx, key, &o.id)?;
+        let stored = siblings.entry(o.id.clone()).or_default();
         let clash = match &o.version {
             Some(v) => stored.iter().any(|(f, _)| f.version == v.instant),
             None => !stored.is_empty(),
         };
-        if clash && let Some(outcome) = existing_outcome(&tx, key, &o)? {
+        if clash && let Some(outcome) = existing_outcome(tx, key, &o)? {
             outcomes.push(outcome);
             continue;
         }
@@ -510,7 +539,7 @@ pub(super) fn add(
         let media_type = o.spec_version.media_type();
         note_media_type(&mut media, &media_type);
         insert(
-            &tx,
+            tx,
             key,
             &StoredVersion {
                 id: o.id,
@@ -522,14 +551,13 @@ pub(super) fn add(
                 position: Position { date_added, seq: 0 },
                 json: Arc::from(o.json),
             },
-            &stored,
+            stored,
         )?;
         outcomes.push(AddOutcome::Added {
             version: version_text,
         });
     }
-    save_collection_state(&tx, key, last, &media)?;
-    tx.commit().map_err(db_err)?;
+    save_collection_state(tx, key, last, &media)?;
     Ok(outcomes)
 }
 
@@ -542,11 +570,12 @@ pub(super) fn import(
     let tx = conn.transaction().map_err(db_err)?;
     let key = ckey(&tx, api_root, collection_id)?;
     let (mut last, mut media) = collection_state(&tx, key)?;
+    let mut siblings = facts_of_ids(&tx, key, versions.iter().map(|v| v.id.as_str()))?;
     let mut stored = 0u64;
     // Ties on date_added keep the order given, as the sequence numbers follow insertion.
     for v in &versions {
-        let siblings = facts_of(&tx, key, &v.id)?;
-        if insert(&tx, key, v, &siblings)? == 1 {
+        let known = siblings.entry(v.id.clone()).or_default();
+        if insert(&tx, key, v, known)? == 1 {
             stored += 1;
             last = last.max(Some(v.position.date_added));
             note_media_type(&mut media, &v.media_type);
