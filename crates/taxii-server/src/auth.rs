@@ -165,11 +165,7 @@ mod tests {
             })
             .await
             .unwrap();
-        AppState {
-            store: Arc::new(store),
-            settings: Arc::new(s),
-            clock: Arc::new(SystemClock),
-        }
+        AppState::new(Arc::new(store), Arc::new(s), Arc::new(SystemClock))
     }
 
     fn header(v: &str) -> HeaderMap {

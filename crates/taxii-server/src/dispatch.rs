@@ -41,7 +41,8 @@ pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Respo
 
 async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
     let user = auth::authenticate(app, req.headers()).await?;
-    let roots = app.store.api_roots().await?;
+    let layout = app.layout.get(app.store.as_ref()).await?;
+    let roots = &layout.roots;
     let route = route::parse(req.uri().path(), roots.iter().map(|r| r.name.as_str()))
         .ok_or_else(|| ApiError::NotFound("there is no TAXII resource at this path".into()))?;
     let method = req.method().clone();
@@ -77,7 +78,7 @@ async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
     };
     let root_of = |name: &str| roots.iter().find(|r| r.name == name);
     match route {
-        Route::Discovery => handlers::discovery::get(&ctx, &roots).await,
+        Route::Discovery => Ok(handlers::discovery::get(&ctx, &layout)),
         Route::ApiRoot { root } => handlers::api_root::get(&ctx, root_of(&root)),
         Route::Status { root, id } => handlers::status::get(&ctx, &root, &id).await,
         Route::Collections { root } => handlers::collections::list(&ctx, &root).await,

@@ -3,7 +3,8 @@
 //!
 //! Layout: `dispatch` authenticates, routes (`route`), checks the method and negotiates the
 //! media type; `handlers` holds one module per TAXII resource; `error` renders every failure as
-//! a TAXII error resource; `paging` mints and checks stateless `next` tokens.
+//! a TAXII error resource; `paging` mints and checks stateless `next` tokens; `layout` keeps the
+//! API roots and discovery resource read from the store for a second.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,10 +22,12 @@ pub mod auth;
 mod dispatch;
 pub mod error;
 mod handlers;
+pub mod layout;
 pub mod paging;
 pub mod route;
 pub mod settings;
 
+pub use layout::LayoutCache;
 pub use settings::Settings;
 
 /// Everything a request handler needs.
@@ -33,6 +36,21 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
+    /// The API roots and discovery resource, read from `store` at most once per
+    /// [`layout::LAYOUT_TTL`].
+    pub layout: Arc<LayoutCache>,
+}
+
+impl AppState {
+    /// The state of a service over `store`, with a fresh layout cache.
+    pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            settings,
+            clock,
+            layout: Arc::new(LayoutCache::default()),
+        }
+    }
 }
 
 /// The wall clock.

@@ -275,11 +275,11 @@ fn start_serving(
         cursor_key,
         discovery_title: "taxiid TAXII 2.1 server".into(),
     };
-    let state = AppState {
-        store: Arc::clone(&opened.store),
-        settings: Arc::new(settings),
-        clock: Arc::clone(clock) as Arc<dyn Clock>,
-    };
+    let state = AppState::new(
+        Arc::clone(&opened.store),
+        Arc::new(settings),
+        Arc::clone(clock) as Arc<dyn Clock>,
+    );
     taxii_server::spawn_status_reaper(state.clone(), Duration::from_secs(config.check_interval));
     taxii_server::router(state)
 }

@@ -4,22 +4,22 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value};
-use taxii_store::ApiRootRecord;
 
 use super::json;
 use crate::dispatch::Ctx;
-use crate::error::ApiError;
+use crate::layout::Layout;
 
-pub(crate) async fn get(ctx: &Ctx<'_>, roots: &[ApiRootRecord]) -> Result<Response, ApiError> {
-    let doc = match ctx.app.store.discovery().await? {
-        Some(stored) => stored,
+pub(crate) fn get(ctx: &Ctx<'_>, layout: &Layout) -> Response {
+    let doc = match &layout.discovery {
+        Some(stored) => stored.clone(),
         None => {
             let mut d = Map::new();
             d.insert(
                 "title".into(),
                 ctx.app.settings.discovery_title.clone().into(),
             );
-            let urls: Vec<Value> = roots
+            let urls: Vec<Value> = layout
+                .roots
                 .iter()
                 .map(|r| format!("/{}/", r.name).into())
                 .collect();
@@ -33,5 +33,5 @@ pub(crate) async fn get(ctx: &Ctx<'_>, roots: &[ApiRootRecord]) -> Result<Respon
             d
         }
     };
-    Ok(json(StatusCode::OK, Value::Object(doc).to_string()))
+    json(StatusCode::OK, Value::Object(doc).to_string())
 }
