@@ -7,7 +7,7 @@
 
 Install first: bench/.venv/bin/python -m pip install -r bench/requirements-opentaxii.txt
 DATA.json is a `taxii-bench gen --format medallion` file (one API root, e.g. `bench`, with the
-collections `objects` and `ingest`). Modes:
+collections `objects`, `ingest` and maybe `ingest-2`, ...). Modes:
 
   (default)       prepare, then serve (gunicorn in the foreground; needs --port)
   --prepare-only  prepare, print the JSON line, exit (--port optional: URLs are then paths)
@@ -22,7 +22,7 @@ OPENTAXII_CONFIG), prepared.json (what --serve needs), then
     its URL is /taxii2/<id>/ (there is no /bench/): the id is
     uuid5(NAMESPACE_URL, "taxii-bench:api-root:<name>"), for `bench` always
     d8a4f0d7-5d86-5f14-bae7-be2ddbab8258;
-  - the two collections with the data file's ids (opentaxii-add-collection cannot choose an
+  - the collections with the data file's ids (opentaxii-add-collection cannot choose an
     id, so they are inserted through OpenTAXII's SQLAlchemy models), alias = title (so
     .../collections/objects/objects/ works too);
   - every object version of `objects`, bulk-inserted (one transaction) into OpenTAXII's own
@@ -196,6 +196,11 @@ def read_data(path):
     return doc.get("/discovery", {}), name, root, colls
 
 
+def writable_titles(colls):
+    """`objects`, `ingest` and the further empty collections `ingest-2`, ... of the file."""
+    return ["objects"] + sorted((t for t in colls if t.startswith("ingest")), key=lambda t: (len(t), t))
+
+
 def yaml_str(s):
     return (s or "").replace("\\", "\\\\").replace('"', '\\"')
 
@@ -317,7 +322,7 @@ def prepare(args, config_path):
             is_public=False,
         )
     )
-    for title in ("objects", "ingest"):
+    for title in writable_titles(colls):
         c = colls[title]
         s.add(
             M.Collection(
@@ -336,7 +341,7 @@ def prepare(args, config_path):
     table = M.STIXObject.__table__
     counts = {"rows": 0, "nudged": 0}
     with api.db.engine.begin() as conn:
-        for title in ("objects", "ingest"):
+        for title in writable_titles(colls):
             c = colls[title]
             rows = rows_of(uuid.UUID(c["id"]), c.get("objects", []), c.get("manifest", []), counts)
             while chunk := list(itertools.islice(rows, 10000)):
@@ -346,7 +351,7 @@ def prepare(args, config_path):
     objects = colls["objects"].get("objects", [])
     return {
         "api_root_id": root_id,
-        "collections": {t: {"id": colls[t]["id"]} for t in ("objects", "ingest")},
+        "collections": {t: {"id": colls[t]["id"]} for t in writable_titles(colls)},
         "stored_versions": len(objects),
         "stored_objects": len({o["id"] for o in objects}),
         "date_added_moved_1us": counts["nudged"],

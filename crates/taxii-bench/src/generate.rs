@@ -248,12 +248,25 @@ pub fn envelope(data: &Dataset) -> Value {
 
 /// The id of the seeded collection in a medallion data file.
 pub const OBJECTS_COLLECTION: &str = "4f8e2c1a-0b6d-4c3e-9a7f-1d2e3f4a5b6c";
-/// The id of the empty collection that ingest scenarios write to.
+/// The id of the first empty collection that ingest scenarios write to.
 pub const INGEST_COLLECTION: &str = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
 
+/// The ids of `n` empty collections for writes: `INGEST_COLLECTION`, then fixed ids of the
+/// same shape (each repeat of a write scenario gets an empty collection of its own, so that
+/// repeats measure the same thing).
+pub fn ingest_collections(n: usize) -> Vec<String> {
+    (0..n.max(1))
+        .map(|i| match i {
+            0 => INGEST_COLLECTION.to_owned(),
+            _ => format!("9a1b2c3d-4e5f-4a6b-8c7d-{i:012}"),
+        })
+        .collect()
+}
+
 /// A medallion data file: API root `bench` with the collection `objects` (every version, with
-/// its `date_added`) and the empty, writable collection `ingest`.
-pub fn medallion_file(data: &Dataset, host: &str) -> Value {
+/// its `date_added`) and `ingest_collections` empty, writable collections titled `ingest`,
+/// `ingest-2`, ...
+pub fn medallion_file(data: &Dataset, host: &str, ingest_collections: usize) -> Value {
     let media = "application/stix+json;version=2.1";
     let manifest: Vec<Value> = data
         .versions
@@ -274,6 +287,13 @@ pub fn medallion_file(data: &Dataset, host: &str) -> Value {
             o
         })
         .collect();
+    let mut collections = vec![json!({
+        "id": OBJECTS_COLLECTION, "title": "objects", "description": "seeded data",
+        "can_read": true, "can_write": true, "media_types": [media],
+        "objects": stored,
+        "manifest": manifest,
+    })];
+    collections.extend(ingest_collections_json(ingest_collections, media));
     json!({
         "/discovery": {
             "title": "taxii-bench", "description": "benchmark data",
@@ -286,27 +306,50 @@ pub fn medallion_file(data: &Dataset, host: &str) -> Value {
                 "max_content_length": 104_857_600,
             },
             "status": [],
-            "collections": [
-                {
-                    "id": OBJECTS_COLLECTION, "title": "objects", "description": "seeded data",
-                    "can_read": true, "can_write": true, "media_types": [media],
-                    "objects": stored,
-                    "manifest": manifest,
-                },
-                {
-                    "id": INGEST_COLLECTION, "title": "ingest", "description": "ingest target",
-                    "can_read": true, "can_write": true, "media_types": [media],
-                    "objects": [], "manifest": [],
-                },
-            ],
+            "collections": collections,
         },
     })
+}
+
+fn ingest_collections_json(n: usize, media: &str) -> impl Iterator<Item = Value> + '_ {
+    ingest_collections(n)
+        .into_iter()
+        .enumerate()
+        .map(move |(i, id)| {
+            let title = if i == 0 {
+                "ingest".to_owned()
+            } else {
+                format!("ingest-{}", i + 1)
+            };
+            json!({
+                "id": id, "title": title, "description": "ingest target",
+                "can_read": true, "can_write": true, "media_types": [media],
+                "objects": [], "manifest": [],
+            })
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn a_data_file_has_the_empty_ingest_collections_asked_for() {
+        let doc = medallion_file(&generate(10, 1), "http://h", 3);
+        let colls = doc["bench"]["collections"].as_array().unwrap();
+        let titles: Vec<&str> = colls.iter().map(|c| c["title"].as_str().unwrap()).collect();
+        assert_eq!(titles, ["objects", "ingest", "ingest-2", "ingest-3"]);
+        let ids: Vec<&str> = colls[1..]
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ingest_collections(3));
+        assert_eq!(ids[0], INGEST_COLLECTION);
+        let distinct: std::collections::HashSet<&str> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), 3);
+        assert!(colls[1..].iter().all(|c| c["objects"] == json!([])));
+    }
 
     #[test]
     fn same_seed_same_data_other_seed_other_data() {

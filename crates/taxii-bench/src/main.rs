@@ -86,6 +86,9 @@ struct GenArgs {
     /// Base URL written into the discovery resource of a medallion data file.
     #[arg(long, default_value = "http://127.0.0.1:5000")]
     host: String,
+    /// Empty writable collections in a medallion data file (`ingest`, `ingest-2`, ...).
+    #[arg(long, default_value_t = 1)]
+    ingest_collections: usize,
     #[arg(long)]
     json: bool,
 }
@@ -238,7 +241,7 @@ fn run_gen(a: &GenArgs) -> Result<Value, String> {
     let data = generate::generate(a.objects, a.seed);
     let doc = match a.format {
         Format::Envelope => generate::envelope(&data),
-        Format::Medallion => generate::medallion_file(&data, &a.host),
+        Format::Medallion => generate::medallion_file(&data, &a.host, a.ingest_collections),
     };
     let text = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
     std::fs::write(&a.output, text)
@@ -258,6 +261,7 @@ fn run_gen(a: &GenArgs) -> Result<Value, String> {
         "mid_date_added": mid.map(|v| v.date_added.clone()),
         "objects_collection": generate::OBJECTS_COLLECTION,
         "ingest_collection": generate::INGEST_COLLECTION,
+        "ingest_collections": generate::ingest_collections(a.ingest_collections),
     }))
 }
 
