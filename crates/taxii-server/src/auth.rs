@@ -1,8 +1,9 @@
 //! HTTP Basic authentication against the configured users and the users kept in the store.
 //!
-//! A password is either a PHC argon2 hash (`$argon2id$…`: store users always, config users
-//! optionally) or, for medallion configurations, plaintext. Plaintext is compared through
-//! SHA-256 digests with a constant-time equality. Hashes are verified on the blocking pool
+//! A password is either a hash — PHC argon2 (`$argon2id$…`: store users always, config users
+//! optionally), bcrypt (`$2b$…`) or werkzeug's PBKDF2 (`pbkdf2:sha256:ITERATIONS$SALT$HEX`, as
+//! medallion 1.x configurations hold them) — or, for medallion configurations, plaintext.
+//! Plaintext is compared through SHA-256 digests with a constant-time equality. Hashes are verified on the blocking pool
 //! (argon2 costs milliseconds by design), and successful verifications are remembered for a
 //! few minutes so that a client sending Basic credentials on every request does not pay that
 //! cost each time.
@@ -48,18 +49,110 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Whether a configured password is a hash this server verifies (else it is plaintext).
+/// Whether a configured password is a hash this server verifies (else it is plaintext). A string
+/// with an argon2 or werkzeug prefix counts, parseable or not: a broken hash must verify
+/// nothing, never be taken as the password itself. bcrypt is recognised by its whole shape
+/// (`$2b$NN$` and 60 characters), as a medallion 3 plaintext password may well begin with `$2`.
 pub fn is_password_hash(value: &str) -> bool {
-    value.starts_with("$argon2")
+    value.starts_with("$argon2") || value.starts_with("pbkdf2:") || looks_like_bcrypt(value)
 }
 
-/// Checks a password against a PHC hash. A hash that cannot be parsed verifies nothing.
+fn looks_like_bcrypt(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() == 60
+        && b.starts_with(b"$2")
+        && matches!(b[2], b'a' | b'b' | b'x' | b'y')
+        && b[3] == b'$'
+        && b[4].is_ascii_digit()
+        && b[5].is_ascii_digit()
+        && b[6] == b'$'
+}
+
+/// Why a string in a hash's format cannot be verified against, if it cannot.
+pub fn password_hash_problem(hash: &str) -> Option<String> {
+    let ok = if hash.starts_with("$argon2") {
+        PasswordHash::new(hash).is_ok_and(|h| h.salt.is_some() && h.hash.is_some())
+    } else if looks_like_bcrypt(hash) {
+        hash.parse::<bcrypt::HashParts>().is_ok()
+    } else if let Some(rest) = hash.strip_prefix("pbkdf2:") {
+        Werkzeug::parse(rest).is_some()
+    } else {
+        return Some("is not a password hash".into());
+    };
+    (!ok).then(|| "is not a valid argon2 (PHC), bcrypt or werkzeug pbkdf2 password hash".to_owned())
+}
+
+/// Checks a password against a hash in one of the formats above. A hash that cannot be
+/// parsed verifies nothing.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    if hash.starts_with("$argon2") {
+        PasswordHash::new(hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    } else if looks_like_bcrypt(hash) {
+        bcrypt::verify(password, hash).unwrap_or(false)
+    } else if let Some(rest) = hash.strip_prefix("pbkdf2:") {
+        Werkzeug::parse(rest).is_some_and(|w| w.verify(password))
+    } else {
+        false
+    }
+}
+
+/// A werkzeug `generate_password_hash` PBKDF2 hash, after `pbkdf2:`: `DIGEST:ITERATIONS$SALT$HEX`
+/// (the salt is used as its text's bytes).
+struct Werkzeug<'a> {
+    digest: &'a str,
+    iterations: u32,
+    salt: &'a str,
+    expected_hex: &'a str,
+}
+
+impl<'a> Werkzeug<'a> {
+    /// More iterations than any werkzeug default by far: a configured value above it is an
+    /// error rather than minutes of CPU per login.
+    const MAX_ITERATIONS: u32 = 10_000_000;
+
+    fn parse(rest: &'a str) -> Option<Werkzeug<'a>> {
+        let (method, salted) = rest.split_once('$')?;
+        let (salt, expected_hex) = salted.split_once('$')?;
+        let (digest, iterations) = method.split_once(':')?;
+        let iterations: u32 = iterations.parse().ok()?;
+        let width = match digest {
+            "sha256" => 64,
+            "sha512" => 128,
+            _ => return None,
+        };
+        let hex =
+            expected_hex.len() == width && expected_hex.bytes().all(|b| b.is_ascii_hexdigit());
+        (hex && !salt.is_empty() && (1..=Self::MAX_ITERATIONS).contains(&iterations)).then_some(
+            Werkzeug {
+                digest,
+                iterations,
+                salt,
+                expected_hex,
+            },
+        )
+    }
+
+    fn verify(&self, password: &str) -> bool {
+        let (pw, salt) = (password.as_bytes(), self.salt.as_bytes());
+        let derived = if self.digest == "sha512" {
+            let mut out = [0u8; 64];
+            pbkdf2::pbkdf2_hmac::<sha2::Sha512>(pw, salt, self.iterations, &mut out);
+            out.to_vec()
+        } else {
+            let mut out = [0u8; 32];
+            pbkdf2::pbkdf2_hmac::<Sha256>(pw, salt, self.iterations, &mut out);
+            out.to_vec()
+        };
+        let hex: String = derived.iter().map(|b| format!("{b:02x}")).collect();
+        bool::from(
+            hex.as_bytes()
+                .ct_eq(self.expected_hex.to_ascii_lowercase().as_bytes()),
+        )
+    }
 }
 
 const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -157,6 +250,8 @@ mod tests {
         s.users.insert("alice".into(), "s3cret:with:colons".into());
         s.users
             .insert("carol".into(), hash_password("carol's pass").unwrap());
+        s.users.insert("erin".into(), WERKZEUG_SHA256.into());
+        s.users.insert("frank".into(), BCRYPT_2B.into());
         let store = MemoryStore::new();
         store
             .put_user(UserRecord {
@@ -166,6 +261,70 @@ mod tests {
             .await
             .unwrap();
         AppState::new(Arc::new(store), Arc::new(s), Arc::new(SystemClock))
+    }
+
+    // Made by werkzeug 3.1 (`generate_password_hash("medallion pass",
+    // method="pbkdf2:sha256:1000", salt_length=12)`, and sha512 for "other") and by Python's
+    // bcrypt (`hashpw(b"bcrypt pass", gensalt(rounds=4))`); the $2a$ one is OpenBSD's test vector.
+    const WERKZEUG_SHA256: &str = "pbkdf2:sha256:1000$N7gjlx4cXbSE$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025";
+    const WERKZEUG_SHA512: &str = "pbkdf2:sha512:2000$bnc1geFH$8336ff4722546f5549711d3f8025387b82a7183106ddb0ec2f26cc407c05e3b11e798267039ba676335e32f0f1892680cb096bff7691eb9b87460937002e7674";
+    const BCRYPT_2B: &str = "$2b$04$iiAXiNNcsHgEKgXBlpq.fOxPG4EW6wEdumRcJpzJGJxYFdXeMyW9W";
+    const BCRYPT_2A: &str = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+
+    #[test]
+    fn werkzeug_and_bcrypt_hashes_verify_their_passwords_only() {
+        for (hash, right) in [
+            (WERKZEUG_SHA256, "medallion pass"),
+            (WERKZEUG_SHA512, "other"),
+            (BCRYPT_2B, "bcrypt pass"),
+            (BCRYPT_2A, "U*U"),
+        ] {
+            assert!(is_password_hash(hash), "{hash}");
+            assert_eq!(password_hash_problem(hash), None, "{hash}");
+            assert!(verify_password(right, hash), "{hash}");
+            assert!(!verify_password("wrong", hash), "{hash}");
+            assert!(!verify_password(&format!("{right} "), hash), "{hash}");
+        }
+        // Upper-case hex is the same hash.
+        assert!(verify_password(
+            "medallion pass",
+            &WERKZEUG_SHA256.replace("0274a3730b5edf97", "0274A3730B5EDF97")
+        ));
+    }
+
+    #[test]
+    fn broken_hashes_verify_nothing_and_are_never_taken_as_plaintext() {
+        for broken in [
+            "pbkdf2:sha256$N7gjlx4cXbSE$0274", // no iterations
+            "pbkdf2:sha256:0$salt$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025",
+            "pbkdf2:sha256:1000$salt$zz74a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025",
+            "pbkdf2:md5:1000$salt$0274a3730b5edf97e393c62c279b768d",
+            "pbkdf2:sha256:99999999999$salt$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025",
+            "$argon2id$garbage",
+        ] {
+            assert!(is_password_hash(broken), "{broken}");
+            assert!(password_hash_problem(broken).is_some(), "{broken}");
+            assert!(!verify_password(broken, broken), "{broken}");
+        }
+        assert!(!is_password_hash("plain text"));
+        // A medallion 3 plaintext password that merely starts like a bcrypt hash stays one.
+        assert!(!is_password_hash("$2024Password"));
+        assert!(!is_password_hash("$2b$04$short"));
+    }
+
+    #[tokio::test]
+    async fn configured_werkzeug_and_bcrypt_users_authenticate() {
+        let app = app().await;
+        let erin = authenticate(&app, &basic("erin", "medallion pass")).await;
+        assert_eq!(erin.unwrap().name, "erin");
+        let frank = authenticate(&app, &basic("frank", "bcrypt pass")).await;
+        assert_eq!(frank.unwrap().name, "frank");
+        for (user, pass) in [("erin", "bcrypt pass"), ("frank", "medallion pass")] {
+            assert!(matches!(
+                authenticate(&app, &basic(user, pass)).await,
+                Err(ApiError::Unauthorized { .. })
+            ));
+        }
     }
 
     fn header(v: &str) -> HeaderMap {

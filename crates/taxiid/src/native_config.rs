@@ -388,14 +388,10 @@ fn check_users(users: &BTreeMap<String, String>) -> Result<(), String> {
                 "user name '{name}' cannot be used with HTTP Basic (empty or contains ':')"
             ));
         }
-        let usable =
-            |h: argon2::password_hash::PasswordHash<'_>| h.salt.is_some() && h.hash.is_some();
         if taxii_server::auth::is_password_hash(secret)
-            && !argon2::password_hash::PasswordHash::new(secret).is_ok_and(usable)
+            && let Some(problem) = taxii_server::auth::password_hash_problem(secret)
         {
-            return Err(format!(
-                "the password hash of user '{name}' is not a valid PHC string"
-            ));
+            return Err(format!("the password hash of user '{name}' {problem}"));
         }
     }
     Ok(())

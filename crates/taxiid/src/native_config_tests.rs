@@ -219,10 +219,20 @@ fn wrong_types_and_values_are_refused() {
         ),
         ("[users]\n\"a:b\" = \"pw\"", "a:b"),
         ("[users]\nbob = \"$argon2id$garbage\"", "bob"),
+        (
+            "[users]\nold = \"pbkdf2:sha256$salt$abc\"",
+            "werkzeug pbkdf2",
+        ),
     ] {
         let e = toml(text).unwrap_err();
         assert!(e.contains(needle), "{text}: {e}");
     }
+}
+
+#[test]
+fn werkzeug_and_bcrypt_user_hashes_are_accepted() {
+    let text = "[users]\nold = \"pbkdf2:sha256:1000$N7gjlx4cXbSE$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025\"\ncrypt = \"$2b$04$iiAXiNNcsHgEKgXBlpq.fOxPG4EW6wEdumRcJpzJGJxYFdXeMyW9W\"";
+    assert!(toml(text).is_ok(), "{:?}", toml(text).err());
 }
 
 #[test]

@@ -355,6 +355,17 @@ fn from_medallion(
             e.to_string()
         }
     })?;
+    let users = c.users.unwrap_or_default();
+    for (name, secret) in &users {
+        if !taxii_server::auth::is_password_hash(secret) {
+            tracing::warn!(
+                user = %name,
+                "plaintext password in the configuration; prefer a hash (taxiid hash-password)"
+            );
+        } else if let Some(problem) = taxii_server::auth::password_hash_problem(secret) {
+            return Err(format!("the password hash of user '{name}' {problem}"));
+        }
+    }
     let store = match c.backend {
         BackendConfig::Default => StorePlan::Sqlite {
             path: DEFAULT_SQLITE_PATH.into(),
@@ -375,7 +386,7 @@ fn from_medallion(
         host: "127.0.0.1".into(),
         port: 5000,
         store,
-        users: c.users.unwrap_or_default(),
+        users,
         max_page_size: c.max_page_size,
         status_retention: c.status_retention,
         check_interval: c.check_interval,

@@ -125,6 +125,60 @@ async fn http_basic_authenticates_every_configured_user() {
 }
 
 #[tokio::test]
+async fn medallion_1_werkzeug_and_bcrypt_password_hashes_authenticate() {
+    // Hashes as medallion 1.x (werkzeug) and other servers (bcrypt) keep them, in a medallion
+    // configuration; a plaintext password that starts like a bcrypt hash stays plaintext.
+    let s = TestServer::medallion_with(|c| {
+        c["users"] = json!({
+            "old": "pbkdf2:sha256:1000$N7gjlx4cXbSE$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025",
+            "crypt": "$2b$04$iiAXiNNcsHgEKgXBlpq.fOxPG4EW6wEdumRcJpzJGJxYFdXeMyW9W",
+            "plain": "$2024Password",
+        })
+    });
+    for (user, password, status) in [
+        ("old", "medallion pass", 200),
+        ("crypt", "bcrypt pass", 200),
+        ("plain", "$2024Password", 200),
+        (
+            "old",
+            "pbkdf2:sha256:1000$N7gjlx4cXbSE$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025",
+            401,
+        ),
+        ("crypt", "medallion pass", 401),
+    ] {
+        let r = send(
+            s.bare(Method::GET, "/taxii2/")
+                .header("Accept", T21)
+                .basic_auth(user, Some(password)),
+        )
+        .await;
+        assert_eq!(r.status, status, "{user} / {password}");
+    }
+}
+
+#[test]
+fn a_broken_password_hash_in_a_medallion_config_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.json");
+    std::fs::write(
+        &conf,
+        r#"{"users": {"old": "pbkdf2:sha256:1000$salt$not-hex"}}"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taxiid"))
+        .args(["--no-conf-dir", "--conf-check", "-c"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the password hash of user 'old' is not a valid"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn the_challenge_names_each_enabled_scheme_once() {
     let s = TestServer::medallion();
     let r = send(s.bare(Method::GET, "/taxii2/").header("Accept", T21)).await;
@@ -304,6 +358,14 @@ async fn passwords_are_never_logged() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let log = s.log.lock().unwrap().join("\n");
     assert!(log.contains("DEBUG"), "debug logging was on: {log}");
+    // Plaintext passwords work, with a warning naming each such user (never the password).
+    for user in ["admin", "user1"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("plaintext password") && l.contains(user)),
+            "no plaintext warning for {user}: {log}"
+        );
+    }
     for secret in [
         "S3cret-Admin-Pw",
         "Wrong-Guess-Pw",
