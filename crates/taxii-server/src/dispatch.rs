@@ -1,6 +1,6 @@
-//! The single entry point of every request: authenticate first (so unauthenticated callers
-//! learn nothing from 404 or 406), then route, check the method, negotiate, and hand over to
-//! the resource's handler.
+//! The single entry point of every request: the health probes aside, authenticate first (so
+//! unauthenticated callers learn nothing from 404 or 406), then route, check the method,
+//! negotiate, and hand over to the resource's handler.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -40,6 +40,9 @@ pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Respo
 }
 
 async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
+    if let Some(resp) = crate::health::probe(app, req.method(), req.uri().path()).await {
+        return Ok(resp);
+    }
     let user = auth::authenticate(app, req.headers()).await?;
     let layout = app.layout.get(app.store.as_ref()).await?;
     let roots = &layout.roots;

@@ -22,6 +22,7 @@ pub mod auth;
 mod dispatch;
 pub mod error;
 mod handlers;
+mod health;
 pub mod layout;
 pub mod paging;
 pub mod route;

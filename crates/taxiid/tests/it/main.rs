@@ -11,6 +11,7 @@ mod durability;
 mod errors;
 mod filters;
 mod general;
+mod health;
 mod helpers;
 mod manifest;
 mod medallion;

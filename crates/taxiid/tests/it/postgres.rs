@@ -381,9 +381,13 @@ async fn a_database_restart_gives_503s_then_the_nodes_recover_by_themselves() {
         )
         .unwrap();
 
+    assert_eq!(a.get("/readyz").await.status, 200);
     cluster.stop();
     let r = a.get(&objects_path()).await;
     assert_unavailable(&r);
+    // The readiness probe says so too; the liveness probe does not (the process is fine).
+    assert_unavailable(&a.get("/readyz").await);
+    assert_eq!(a.get("/healthz").await.status, 200);
     let r = a
         .post_objects(&objects_path(), &json!({"objects": [indicator(6, 0, 1)]}))
         .await;
@@ -405,6 +409,7 @@ async fn a_database_restart_gives_503s_then_the_nodes_recover_by_themselves() {
     assert_unavailable(&d.get("/taxii2/").await);
 
     cluster.start_again();
+    wait_for_200(&a, "/readyz", Duration::from_secs(15)).await;
     let r = wait_for_200(&a, &objects_path(), Duration::from_secs(15)).await;
     assert_eq!(
         ids_of(&r.json()),
