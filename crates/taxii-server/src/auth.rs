@@ -54,7 +54,10 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// nothing, never be taken as the password itself. bcrypt is recognised by its whole shape
 /// (`$2b$NN$` and 60 characters), as a medallion 3 plaintext password may well begin with `$2`.
 pub fn is_password_hash(value: &str) -> bool {
-    value.starts_with("$argon2") || value.starts_with("pbkdf2:") || looks_like_bcrypt(value)
+    value.starts_with("$argon2")
+        || value.starts_with("pbkdf2:")
+        || value.starts_with("scrypt:")
+        || looks_like_bcrypt(value)
 }
 
 fn looks_like_bcrypt(value: &str) -> bool {
@@ -76,6 +79,13 @@ pub fn password_hash_problem(hash: &str) -> Option<String> {
         hash.parse::<bcrypt::HashParts>().is_ok()
     } else if let Some(rest) = hash.strip_prefix("pbkdf2:") {
         Werkzeug::parse(rest).is_some()
+    } else if hash.starts_with("scrypt:") {
+        // werkzeug 2.3+'s default; medallion 1.x's werkzeug wrote pbkdf2.
+        return Some(
+            "is a werkzeug scrypt hash, which taxiid does not verify: give an argon2 hash \
+             (taxiid hash-password), bcrypt or werkzeug pbkdf2"
+                .into(),
+        );
     } else {
         return Some("is not a password hash".into());
     };
@@ -307,6 +317,11 @@ mod tests {
             assert!(!verify_password(broken, broken), "{broken}");
         }
         assert!(!is_password_hash("plain text"));
+        // werkzeug 3's default format is recognised, so that it is refused, not taken as plaintext.
+        let scrypt = "scrypt:32768:8:1$q8pW1qv8$3b2f0c1e";
+        assert!(is_password_hash(scrypt));
+        assert!(password_hash_problem(scrypt).unwrap().contains("scrypt"));
+        assert!(!verify_password(scrypt, scrypt));
         // A medallion 3 plaintext password that merely starts like a bcrypt hash stays one.
         assert!(!is_password_hash("$2024Password"));
         assert!(!is_password_hash("$2b$04$short"));
