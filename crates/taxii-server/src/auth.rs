@@ -3,10 +3,10 @@
 //! A password is either a hash — PHC argon2 (`$argon2id$…`: store users always, config users
 //! optionally), bcrypt (`$2b$…`) or werkzeug's PBKDF2 (`pbkdf2:sha256:ITERATIONS$SALT$HEX`, as
 //! medallion 1.x configurations hold them) — or, for medallion configurations, plaintext.
-//! Plaintext is compared through SHA-256 digests with a constant-time equality. Hashes are verified on the blocking pool
-//! (argon2 costs milliseconds by design), and successful verifications are remembered for a
-//! few minutes so that a client sending Basic credentials on every request does not pay that
-//! cost each time.
+//! Plaintext is compared through SHA-256 digests with a constant-time equality. Hashes are
+//! verified on the blocking pool (they cost milliseconds by design), and successful
+//! verifications are remembered for a few minutes so that a client sending Basic credentials
+//! on every request does not pay that cost each time.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
