@@ -67,8 +67,12 @@ fn json_err(what: &str) -> impl Fn(serde_json::Error) -> StoreError + '_ {
 fn connect(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Backend(format!("{}: cannot be opened: {e}", path.display())))?;
+    // The page size only takes effect in a new file (an existing one keeps its own). 16 KiB
+    // pages put more random-id index entries on each page, so an envelope's commit writes fewer
+    // WAL frames: +10% ingest over 4 KiB at equal or better read speed (bench/README.md).
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
+        "PRAGMA page_size = 16384;
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;",
@@ -686,6 +690,27 @@ mod tests {
             async move { Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store> }
         })
         .await;
+    }
+
+    #[test]
+    fn new_databases_use_16_kib_pages_and_old_ones_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |path: &Path| -> i64 {
+            let conn = Connection::open(path).unwrap();
+            conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let fresh = dir.path().join("new.sqlite3");
+        drop(SqliteStore::open(&fresh).unwrap());
+        assert_eq!(page_size(&fresh), 16384);
+
+        let old = dir.path().join("old.sqlite3");
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x);")
+            .unwrap();
+        drop(conn);
+        drop(SqliteStore::open(&old).unwrap());
+        assert_eq!(page_size(&old), 4096);
     }
 
     #[tokio::test]
