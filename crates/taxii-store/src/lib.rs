@@ -48,9 +48,12 @@ pub struct ApiRootRecord {
 /// Who may read, or write, a collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
+    /// Every authenticated user.
     Everyone,
     Nobody,
     Users(BTreeSet<String>),
+    /// Everyone, unauthenticated callers included (anonymous read; never for writing).
+    Public,
 }
 
 impl Grant {
@@ -59,26 +62,35 @@ impl Grant {
         if flag { Grant::Everyone } else { Grant::Nobody }
     }
 
+    /// Whether an authenticated user is allowed.
     pub fn allows(&self, user: &str) -> bool {
-        match self {
-            Grant::Everyone => true,
-            Grant::Nobody => false,
-            Grant::Users(users) => users.contains(user),
+        self.allows_caller(Some(user))
+    }
+
+    /// Whether a caller is allowed: `None` is an unauthenticated one.
+    pub fn allows_caller(&self, user: Option<&str>) -> bool {
+        match (self, user) {
+            (Grant::Public, _) => true,
+            (_, None) | (Grant::Nobody, _) => false,
+            (Grant::Everyone, Some(_)) => true,
+            (Grant::Users(users), Some(u)) => users.contains(u),
         }
     }
 
-    /// Stored form: `true`, `false` or a list of user names.
+    /// Stored form: `true`, `false`, a list of user names or `"public"`.
     pub fn to_json(&self) -> Value {
         match self {
             Grant::Everyone => Value::Bool(true),
             Grant::Nobody => Value::Bool(false),
             Grant::Users(users) => users.iter().cloned().collect(),
+            Grant::Public => Value::from("public"),
         }
     }
 
     pub fn from_json(v: &Value) -> Option<Self> {
         match v {
             Value::Bool(b) => Some(Grant::from_flag(*b)),
+            Value::String(s) if s == "public" => Some(Grant::Public),
             Value::Array(a) => a
                 .iter()
                 .map(|u| u.as_str().map(str::to_owned))
@@ -206,6 +218,24 @@ pub struct UserRecord {
     pub password_hash: String,
 }
 
+/// An API token kept in the store. The token a client sends is `taxiid_<id>_<secret>`; only a
+/// SHA-256 digest of the secret is kept (the secret is 256 random bits, so a slow hash would
+/// add nothing but cost per request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The public part, shown by `taxiid token list` and used to revoke it.
+    pub id: String,
+    /// The user the token acts as.
+    pub user: String,
+    /// Lowercase hex SHA-256 of the secret part.
+    pub secret_sha256: String,
+    /// What the token is for, as its creator described it.
+    pub label: Option<String>,
+    pub created: Timestamp,
+    /// After this instant the token authenticates nothing; `None` never expires.
+    pub expires: Option<Timestamp>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
     /// `memory`, `sqlite`, ... for logs and health output.
@@ -268,6 +298,9 @@ pub trait Store: Send + Sync + Debug {
         query: &ListQuery<'_>,
     ) -> StoreResult<Page<StoredVersion>>;
 
+    /// Object versions stored, in every collection (for the `taxiid_object_versions` metric).
+    async fn count_versions(&self) -> StoreResult<u64>;
+
     async fn object_exists(
         &self,
         api_root: &str,
@@ -308,7 +341,16 @@ pub trait Store: Send + Sync + Debug {
     /// Creates the user unless one of that name exists; `true` when this call created it.
     /// Two nodes that start at once create one first-start account this way.
     async fn insert_user(&self, user: UserRecord) -> StoreResult<bool>;
+    /// Removes the user and every token of theirs.
     async fn remove_user(&self, name: &str) -> StoreResult<bool>;
+
+    /// Every API token, by id.
+    async fn tokens(&self) -> StoreResult<Vec<TokenRecord>>;
+    async fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
+    /// Stores a new token; `false` (and nothing stored) when one with its id exists.
+    async fn insert_token(&self, token: TokenRecord) -> StoreResult<bool>;
+    /// Revokes a token; `false` when there was none.
+    async fn remove_token(&self, id: &str) -> StoreResult<bool>;
 
     /// Small named values the server keeps for itself (e.g. the `next` token key).
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;

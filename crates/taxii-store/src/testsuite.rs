@@ -13,7 +13,7 @@ use taxii_model::{Filter, NewObject, Position, Timestamp};
 
 use crate::{
     AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, StatusRecord, Store,
-    StoredVersion, UserRecord,
+    StoredVersion, TokenRecord, UserRecord,
 };
 
 const ROOT: &str = "api1";
@@ -37,6 +37,7 @@ where
     objects_round_trip_byte_for_byte(setup(make().await).await).await;
     imports_keep_their_dates_and_are_idempotent(setup(make().await).await).await;
     users_and_meta_values_are_kept(setup(make().await).await).await;
+    tokens_are_kept_revoked_and_go_with_their_user(setup(make().await).await).await;
     removing_a_collection_removes_its_objects(setup(make().await).await).await;
     per_user_grants_are_kept(setup(make().await).await).await;
     concurrent_writers_never_lose_or_duplicate_a_version(setup(make().await).await).await;
@@ -825,17 +826,66 @@ async fn users_and_meta_values_are_kept(store: Arc<dyn Store>) {
     assert_eq!(store.meta("fresh").await.unwrap().as_deref(), Some("f1"));
 }
 
+async fn tokens_are_kept_revoked_and_go_with_their_user(store: Arc<dyn Store>) {
+    assert!(store.tokens().await.unwrap().is_empty());
+    let token = |id: &str, user: &str, expires: Option<&str>| TokenRecord {
+        id: id.into(),
+        user: user.into(),
+        secret_sha256: format!("{id:0>64}"),
+        label: expires.is_none().then(|| format!("label of {id}")),
+        created: ts("2026-01-02T03:04:05.123456789Z"),
+        expires: expires.map(ts),
+    };
+    let (a1, a2, b1) = (
+        token("a1", "alice", None),
+        token("a2", "alice", Some("2027-01-01T00:00:00.000000001Z")),
+        token("b1", "bob", None),
+    );
+    store
+        .put_user(UserRecord {
+            name: "alice".into(),
+            password_hash: "$argon2id$a".into(),
+        })
+        .await
+        .unwrap();
+    for t in [&b1, &a2, &a1] {
+        assert!(store.insert_token(t.clone()).await.unwrap());
+    }
+    let rival = token("a1", "mallory", None);
+    assert!(!store.insert_token(rival).await.unwrap());
+    assert_eq!(store.token("a1").await.unwrap(), Some(a1.clone()));
+    assert_eq!(store.token("a2").await.unwrap(), Some(a2.clone()));
+    assert_eq!(store.token("zz").await.unwrap(), None);
+    assert_eq!(
+        store.tokens().await.unwrap(),
+        vec![a1.clone(), a2.clone(), b1.clone()]
+    );
+    assert!(store.remove_token("a2").await.unwrap());
+    assert!(!store.remove_token("a2").await.unwrap());
+    assert_eq!(store.token("a2").await.unwrap(), None);
+    // Removing a user revokes their tokens; a token of a user the store does not keep (one of
+    // the configuration file) stays.
+    assert!(store.remove_user("alice").await.unwrap());
+    assert_eq!(store.tokens().await.unwrap(), vec![b1]);
+}
+
 async fn removing_a_collection_removes_its_objects(store: Arc<dyn Store>) {
+    let before = store.count_versions().await.unwrap();
     store
         .add_objects(
             ROOT,
             COLL,
-            vec![indicator(1, "2016-01-01T00:00:00.000Z")],
+            vec![
+                indicator(1, "2016-01-01T00:00:00.000Z"),
+                indicator(1, "2017-01-01T00:00:00.000Z"),
+            ],
             ts("2020-01-01T00:00:00Z"),
         )
         .await
         .unwrap();
+    assert_eq!(store.count_versions().await.unwrap(), before + 2);
     assert!(store.remove_collection(ROOT, COLL).await.unwrap());
+    assert_eq!(store.count_versions().await.unwrap(), before);
     assert!(!store.remove_collection(ROOT, COLL).await.unwrap());
     assert!(store.collection(ROOT, COLL).await.unwrap().is_none());
     // Re-created under the same id, it starts empty.

@@ -152,6 +152,10 @@ impl CollectionData {
         true
     }
 
+    pub(crate) fn version_count(&self) -> usize {
+        self.records.len()
+    }
+
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.by_id.contains_key(id)
     }

@@ -342,9 +342,11 @@ fn save_collection(c: &CollectionData) -> Value {
     if let Some(a) = &meta.alias {
         out.insert("alias".into(), a.clone().into());
     }
-    // medallion knows only collection-wide flags: a per-user grant is saved as no access.
-    out.insert("can_read".into(), (meta.read == Grant::Everyone).into());
-    out.insert("can_write".into(), (meta.write == Grant::Everyone).into());
+    // medallion knows only collection-wide flags: a per-user grant is saved as no access, a
+    // public one as every user.
+    let everyone = |g: &Grant| matches!(g, Grant::Everyone | Grant::Public);
+    out.insert("can_read".into(), everyone(&meta.read).into());
+    out.insert("can_write".into(), everyone(&meta.write).into());
     let media_types = meta.media_types.clone().unwrap_or_else(|| {
         taxii_model::object::SUPPORTED_SPEC_VERSIONS
             .iter()

@@ -17,7 +17,7 @@ use taxii_model::{Filter, NewObject, Timestamp};
 
 use crate::{
     AddOutcome, ApiRootRecord, CollectionRecord, ListQuery, Page, StatusRecord, Store, StoreError,
-    StoreResult, StoredVersion, UserRecord,
+    StoreResult, StoredVersion, TokenRecord, UserRecord,
 };
 use collection::CollectionData;
 pub use medallion::MedallionFileError;
@@ -32,6 +32,7 @@ struct Data {
     discovery: Option<Map<String, Value>>,
     roots: BTreeMap<String, RootData>,
     users: BTreeMap<String, UserRecord>,
+    tokens: BTreeMap<String, TokenRecord>,
     meta: BTreeMap<String, String>,
 }
 
@@ -239,6 +240,17 @@ impl Store for MemoryStore {
         self.with_collection(api_root, collection_id, |coll| coll.list(query))
     }
 
+    async fn count_versions(&self) -> StoreResult<u64> {
+        let data = self.data.read();
+        let n: usize = data
+            .roots
+            .values()
+            .flat_map(|r| r.collections.values())
+            .map(CollectionData::version_count)
+            .sum();
+        Ok(n as u64)
+    }
+
     async fn object_exists(
         &self,
         api_root: &str,
@@ -323,7 +335,30 @@ impl Store for MemoryStore {
     }
 
     async fn remove_user(&self, name: &str) -> StoreResult<bool> {
-        Ok(self.data.write().users.remove(name).is_some())
+        let mut data = self.data.write();
+        data.tokens.retain(|_, t| t.user != name);
+        Ok(data.users.remove(name).is_some())
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        Ok(self.data.read().tokens.values().cloned().collect())
+    }
+
+    async fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        Ok(self.data.read().tokens.get(id).cloned())
+    }
+
+    async fn insert_token(&self, token: TokenRecord) -> StoreResult<bool> {
+        let mut data = self.data.write();
+        if data.tokens.contains_key(&token.id) {
+            return Ok(false);
+        }
+        data.tokens.insert(token.id.clone(), token);
+        Ok(true)
+    }
+
+    async fn remove_token(&self, id: &str) -> StoreResult<bool> {
+        Ok(self.data.write().tokens.remove(id).is_some())
     }
 
     async fn meta(&self, key: &str) -> StoreResult<Option<String>> {

@@ -8,6 +8,7 @@
 
 mod objects;
 mod schema;
+mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, StatusOf, StatusRecord,
-    Store, StoreError, StoreResult, StoredVersion, UserRecord,
+    Store, StoreError, StoreResult, StoredVersion, TokenRecord, UserRecord,
 };
 
 /// How to reach the database.
@@ -371,6 +372,16 @@ impl Store for PgStore {
         objects::list(self.db().await?, api_root, collection_id, query).await
     }
 
+    async fn count_versions(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query("SELECT count(*) FROM objects")
+            .fetch_one(self.db().await?)
+            .await
+            .map_err(db_err)?
+            .try_get(0)
+            .map_err(db_err)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn object_exists(
         &self,
         api_root: &str,
@@ -480,12 +491,31 @@ impl Store for PgStore {
     }
 
     async fn remove_user(&self, name: &str) -> StoreResult<bool> {
+        let mut tx = self.db().await?.begin().await.map_err(db_err)?;
         let done = sqlx::query("DELETE FROM users WHERE name = $1")
             .bind(name)
-            .execute(self.db().await?)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        tokens::remove_of_user(&mut *tx, name).await?;
+        tx.commit().await.map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        tokens::all(self.db().await?).await
+    }
+
+    async fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        tokens::one(self.db().await?, id).await
+    }
+
+    async fn insert_token(&self, token: TokenRecord) -> StoreResult<bool> {
+        tokens::insert(self.db().await?, token).await
+    }
+
+    async fn remove_token(&self, id: &str) -> StoreResult<bool> {
+        tokens::remove(self.db().await?, id).await
     }
 
     async fn meta(&self, key: &str) -> StoreResult<Option<String>> {

@@ -10,6 +10,7 @@ use crate::{StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_selection_flags.sql"),
+    include_str!("../../migrations/postgres/0003_tokens.sql"),
 ];
 /// An arbitrary constant naming taxiid's migration lock among other advisory locks.
 const LOCK_KEY: i64 = 0x7461_7869_6964_0001;

@@ -8,6 +8,7 @@
 mod checkpoint;
 mod objects;
 mod schema;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use taxii_model::{Filter, NewObject, Timestamp};
 
 use crate::{
     AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, StatusOf, StatusRecord,
-    Store, StoreError, StoreResult, StoredVersion, UserRecord,
+    Store, StoreError, StoreResult, StoredVersion, TokenRecord, UserRecord,
 };
 
 /// Reader connections kept open. Requests beyond this wait for a connection instead of opening
@@ -470,6 +471,15 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn count_versions(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            c.query_row("SELECT count(*) FROM objects", [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(db_err)
+        })
+        .await
+    }
+
     async fn object_exists(
         &self,
         api_root: &str,
@@ -620,12 +630,33 @@ impl Store for SqliteStore {
     async fn remove_user(&self, name: &str) -> StoreResult<bool> {
         let name = name.to_owned();
         self.write(move |c| {
-            let n = c
+            let tx = c.transaction().map_err(db_err)?;
+            let n = tx
                 .execute("DELETE FROM users WHERE name = ?1", params![name])
                 .map_err(db_err)?;
+            tokens::remove_of_user(&tx, &name)?;
+            tx.commit().map_err(db_err)?;
             Ok(n > 0)
         })
         .await
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        self.read(tokens::all).await
+    }
+
+    async fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        let id = id.to_owned();
+        self.read(move |c| tokens::one(c, &id)).await
+    }
+
+    async fn insert_token(&self, token: TokenRecord) -> StoreResult<bool> {
+        self.write(move |c| tokens::insert(c, &token)).await
+    }
+
+    async fn remove_token(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.write(move |c| tokens::remove(c, &id)).await
     }
 
     async fn meta(&self, key: &str) -> StoreResult<Option<String>> {

@@ -9,6 +9,7 @@ use crate::{StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_selection_flags.sql"),
+    include_str!("../../migrations/sqlite/0003_tokens.sql"),
 ];
 
 pub(super) fn latest() -> i64 {
