@@ -1,4 +1,5 @@
-//! HTTP Basic authentication against the configured users and the users kept in the store.
+//! Authentication: HTTP Basic against the configured users and the users kept in the store,
+//! and API tokens (`token.rs`) kept in the store.
 //!
 //! A password is either a hash — PHC argon2 (`$argon2id$…`: store users always, config users
 //! optionally), bcrypt (`$2b$…`) or werkzeug's PBKDF2 (`pbkdf2:sha256:ITERATIONS$SALT$HEX`, as
@@ -19,14 +20,40 @@ use base64::Engine;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use taxii_store::Grant;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::token;
 
-/// The authenticated caller.
+/// The caller: an authenticated user, or an unauthenticated one where a collection's read
+/// grant is public.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
+    /// The user name; empty for an unauthenticated caller.
     pub name: String,
+    pub anonymous: bool,
+}
+
+impl Principal {
+    pub fn user(name: String) -> Self {
+        Principal {
+            name,
+            anonymous: false,
+        }
+    }
+
+    pub fn anonymous() -> Self {
+        Principal {
+            name: String::new(),
+            anonymous: true,
+        }
+    }
+
+    /// Whether the grant lets this caller in.
+    pub fn may(&self, grant: &Grant) -> bool {
+        grant.allows_caller((!self.anonymous).then_some(self.name.as_str()))
+    }
 }
 
 fn digest(parts: &[&[u8]]) -> [u8; 32] {
@@ -201,18 +228,35 @@ async fn verify_cached(user: &str, password: &str, hash: &str) -> bool {
 }
 
 /// The user name and password of a `Basic` `Authorization` header, if it has one.
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+/// What the `Authorization` header offers.
+enum Credentials {
+    Basic {
+        user: String,
+        password: String,
+    },
+    /// `Bearer …`, or `Token …` as medallion 1.x clients send it.
+    Token(String),
+}
+
+fn credentials(headers: &HeaderMap) -> Option<Credentials> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.trim().split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
+        return Some(Credentials::Token(rest.to_owned()));
+    }
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
     let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
+        .decode(rest)
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
-    Some((user.to_owned(), password.to_owned()))
+    Some(Credentials::Basic {
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
 }
 
 fn plaintext_matches(expected: &str, given: &str) -> bool {
@@ -223,26 +267,49 @@ pub async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Princip
     let unauthorized = || ApiError::Unauthorized {
         realm: app.settings.realm.clone(),
     };
-    let (user, password) = basic_credentials(headers).ok_or_else(unauthorized)?;
-    // Configured users come first; the store holds the others (first-start admin, admin CLI).
+    let name = match credentials(headers).ok_or_else(unauthorized)? {
+        Credentials::Basic { user, password } => password_login(app, user, &password).await?,
+        Credentials::Token(token) => token_login(app, &token).await?,
+    };
+    name.map(Principal::user).ok_or_else(unauthorized)
+}
+
+/// The user, when the password is theirs.
+async fn password_login(
+    app: &AppState,
+    user: String,
+    password: &str,
+) -> Result<Option<String>, ApiError> {
     let secret = match app.settings.users.get(&user) {
         Some(s) => Some(s.clone()),
         None => app.store.user(&user).await?.map(|u| u.password_hash),
     };
     let ok = match &secret {
-        Some(s) if is_password_hash(s) => verify_cached(&user, &password, s).await,
-        Some(plain) => plaintext_matches(plain, &password),
-        // Same comparison cost as a plaintext user, so timing tells nothing.
+        Some(s) if is_password_hash(s) => verify_cached(&user, password, s).await,
+        Some(plain) => plaintext_matches(plain, password),
         None => {
-            let _ = plaintext_matches("\0no such user\0", &password);
+            let _ = plaintext_matches("\0no such user\0", password);
             false
         }
     };
-    if ok {
-        Ok(Principal { name: user })
-    } else {
-        Err(unauthorized())
+    Ok(ok.then_some(user))
+}
+
+/// The token's user, when the token is known, unexpired and its user still exists (removing a
+/// user from the configuration file ends their tokens too).
+async fn token_login(app: &AppState, token: &str) -> Result<Option<String>, ApiError> {
+    let Some((id, secret)) = token::parse(token) else {
+        return Ok(None);
+    };
+    let Some(record) = app.store.token(id).await? else {
+        return Ok(None);
+    };
+    if !token::accepts(&record, secret, app.clock.now()) {
+        return Ok(None);
     }
+    let exists = app.settings.users.contains_key(&record.user)
+        || app.store.user(&record.user).await?.is_some();
+    Ok(exists.then_some(record.user))
 }
 
 #[cfg(test)]
@@ -252,6 +319,7 @@ mod tests {
     use super::*;
     use crate::{Settings, SystemClock};
     use axum::http::HeaderValue;
+    use taxii_model::Timestamp;
     use taxii_store::memory::MemoryStore;
     use taxii_store::{Store, UserRecord};
 
@@ -351,6 +419,64 @@ mod tests {
     fn basic(user: &str, pass: &str) -> HeaderMap {
         let enc = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
         header(&format!("Basic {enc}"))
+    }
+
+    async fn stored_token(app: &AppState, user: &str, expires: Option<Timestamp>) -> String {
+        let minted = token::mint(user, None, app.clock.now(), expires).unwrap();
+        assert!(app.store.insert_token(minted.record).await.unwrap());
+        minted.token
+    }
+
+    async fn who(app: &AppState, headers: &HeaderMap) -> Option<String> {
+        match authenticate(app, headers).await {
+            Ok(p) => Some(p.name),
+            Err(ApiError::Unauthorized { .. }) => None,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_authenticate_as_their_user_until_revoked_or_expired() {
+        let app = app().await;
+        let dave = stored_token(&app, "dave", None).await;
+        let alice = stored_token(&app, "alice", None).await;
+        for scheme in ["Bearer", "bearer", "Token"] {
+            let h = header(&format!("{scheme} {dave}"));
+            assert_eq!(who(&app, &h).await.as_deref(), Some("dave"), "{scheme}");
+        }
+        let h = header(&format!("Bearer {alice}"));
+        assert_eq!(who(&app, &h).await.as_deref(), Some("alice"));
+
+        let (id, secret) = token::parse(&dave).unwrap();
+        for wrong in [
+            format!("Bearer taxiid_{id}_{secret}x"),
+            format!("Bearer taxiid_{}_{secret}", "0".repeat(16)),
+            format!("Basic {dave}"),
+            "Bearer".into(),
+            "Bearer not-a-token".into(),
+        ] {
+            assert_eq!(who(&app, &header(&wrong)).await, None, "{wrong}");
+        }
+
+        let past = Timestamp::from_nanos(app.clock.now().nanos() - 1);
+        let expired = stored_token(&app, "dave", Some(past)).await;
+        assert_eq!(who(&app, &header(&format!("Bearer {expired}"))).await, None);
+        let future = Timestamp::from_nanos(app.clock.now().nanos() + 3_600_000_000_000);
+        let later = stored_token(&app, "dave", Some(future)).await;
+        let h = header(&format!("Bearer {later}"));
+        assert_eq!(who(&app, &h).await.as_deref(), Some("dave"));
+
+        assert!(app.store.remove_token(id).await.unwrap());
+        assert_eq!(who(&app, &header(&format!("Bearer {dave}"))).await, None);
+        assert!(app.store.remove_user("dave").await.unwrap());
+        assert_eq!(who(&app, &header(&format!("Bearer {later}"))).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_token_of_a_user_who_no_longer_exists_is_refused() {
+        let app = app().await;
+        let ghost = stored_token(&app, "ghost", None).await;
+        assert_eq!(who(&app, &header(&format!("Bearer {ghost}"))).await, None);
     }
 
     #[tokio::test]

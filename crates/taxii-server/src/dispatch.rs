@@ -1,18 +1,25 @@
 //! The single entry point of every request: the health probes aside, authenticate first (so
-//! unauthenticated callers learn nothing from 404 or 406), then route, check the method,
-//! negotiate, and hand over to the resource's handler.
+//! unauthenticated callers learn nothing from 404 or 406; without credentials only what
+//! `anonymous` permits goes on), then route, check the method, negotiate, and hand over to the
+//! resource's handler.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use taxii_model::media::{MediaType, negotiate};
 
 use crate::AppState;
+use crate::access_log::RequestNote;
+use crate::anonymous;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use crate::handlers;
 use crate::route::{self, Route};
+use crate::telemetry::{self, MetricsAccess};
 
 /// What every handler gets.
 #[derive(Debug)]
@@ -39,15 +46,83 @@ pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Respo
     resp
 }
 
+/// The caller; for one without credentials also the 401 to answer unless `anonymous` permits
+/// the request. A client address with too many failed logins gets 429 before any check.
+async fn caller(
+    app: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<(Principal, Option<ApiError>), ApiError> {
+    if let Some(retry_after) = client.and_then(|ip| app.auth_failures.blocked(ip, Instant::now())) {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    // Without an Authorization header the caller may still read public collections; with one
+    // that fails, never.
+    let has_credentials = headers.contains_key(header::AUTHORIZATION);
+    match auth::authenticate(app, headers).await {
+        Ok(user) => Ok((user, None)),
+        Err(e @ ApiError::Unauthorized { .. }) if !has_credentials => {
+            Ok((Principal::anonymous(), Some(e)))
+        }
+        Err(e @ ApiError::Unauthorized { .. }) => {
+            if let Some(ip) = client {
+                app.auth_failures.record(ip, Instant::now());
+            }
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
+    let note = req
+        .extensions()
+        .get::<RequestNote>()
+        .cloned()
+        .unwrap_or_default();
     if let Some(resp) = crate::health::probe(app, req.method(), req.uri().path()).await {
+        note.endpoint("health");
         return Ok(resp);
     }
-    let user = auth::authenticate(app, req.headers()).await?;
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let metrics = app
+        .metrics
+        .as_ref()
+        .filter(|_| req.uri().path() == telemetry::PATH);
+    if let Some(m) = metrics {
+        note.endpoint("metrics");
+        if m.access == MetricsAccess::Public {
+            return Ok(telemetry::render(app, m, req.method()).await);
+        }
+    }
+    let (user, refusal) = caller(app, req.headers(), client).await?;
+    if !user.anonymous {
+        note.user(&user.name);
+    }
+    if let Some(m) = metrics {
+        return match refusal {
+            Some(refusal) => Err(refusal),
+            None => Ok(telemetry::render(app, m, req.method()).await),
+        };
+    }
     let layout = app.layout.get(app.store.as_ref()).await?;
     let roots = &layout.roots;
-    let route = route::parse(req.uri().path(), roots.iter().map(|r| r.name.as_str()))
+    let parsed = route::parse(req.uri().path(), roots.iter().map(|r| r.name.as_str()));
+    if let Some(refusal) = refusal {
+        let allowed = match &parsed {
+            Some(route) => anonymous::permitted(app, roots, route, req.method()).await?,
+            None => false,
+        };
+        if !allowed {
+            return Err(refusal);
+        }
+    }
+    let route = parsed
         .ok_or_else(|| ApiError::NotFound("there is no TAXII resource at this path".into()))?;
+    note.endpoint(route.name());
     let method = req.method().clone();
     let supported = match method {
         Method::GET | Method::HEAD => true,

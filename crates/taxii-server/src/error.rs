@@ -32,6 +32,13 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("storage unavailable")]
     Unavailable(String),
+    /// Too many requests in flight: 503 with a short `Retry-After`.
+    #[error("{0}")]
+    Overloaded(String),
+    #[error("the request body did not arrive within {secs} seconds")]
+    RequestTimeout { secs: u64 },
+    #[error("too many failed logins from this address; retry in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -48,7 +55,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +75,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unprocessable(_) => "unprocessable-content",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Overloaded(_) => "overloaded",
+            ApiError::RequestTimeout { .. } => "request-timeout",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -81,7 +93,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "Unsupported Media Type",
             ApiError::PayloadTooLarge { .. } => "Payload Too Large",
             ApiError::Unprocessable(_) => "Unprocessable Content",
-            ApiError::Unavailable(_) => "Service Unavailable",
+            ApiError::Unavailable(_) | ApiError::Overloaded(_) => "Service Unavailable",
+            ApiError::RequestTimeout { .. } => "Request Timeout",
+            ApiError::TooManyRequests { .. } => "Too Many Requests",
             ApiError::Internal(_) => "Internal Server Error",
         }
     }
@@ -145,6 +159,7 @@ impl IntoResponse for ApiError {
         body.insert("error_code".into(), self.code().into());
         match &self {
             ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+                crate::telemetry::record_server_error(self.code());
                 let error_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(%error_id, status = status.as_u16(), cause = %cause, "request failed");
                 body.insert("error_id".into(), error_id.into());
@@ -155,9 +170,14 @@ impl IntoResponse for ApiError {
         let headers = resp.headers_mut();
         match &self {
             ApiError::Unauthorized { realm } => {
-                let challenge = format!("Basic realm=\"{realm}\", charset=\"UTF-8\"");
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
-                    headers.insert(header::WWW_AUTHENTICATE, v);
+                // One challenge per scheme: passwords, and API tokens (`Token` is an alias).
+                for challenge in [
+                    format!("Basic realm=\"{realm}\", charset=\"UTF-8\""),
+                    format!("Bearer realm=\"{realm}\""),
+                ] {
+                    if let Ok(v) = HeaderValue::from_str(&challenge) {
+                        headers.append(header::WWW_AUTHENTICATE, v);
+                    }
                 }
             }
             ApiError::MethodNotAllowed { allow } => {
@@ -165,6 +185,12 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            ApiError::Overloaded(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}
         }
@@ -204,9 +230,15 @@ mod tests {
             (ApiError::PayloadTooLarge { limit: 1 }, 413),
             (ApiError::Unprocessable("x".into()), 422),
             (ApiError::Unavailable("db down".into()), 503),
+            (ApiError::Overloaded("busy".into()), 503),
+            (ApiError::RequestTimeout { secs: 60 }, 408),
+            (ApiError::TooManyRequests { retry_after: 30 }, 429),
             (ApiError::Internal("secret detail".into()), 500),
         ];
         for (err, code) in cases {
+            // Server-side failures get an error_id to find them in the log; an overload is
+            // the client's cue to retry, not a failure to look up.
+            let logged = matches!(err, ApiError::Internal(_) | ApiError::Unavailable(_));
             let (status, headers, body) = body_of(err).await;
             assert_eq!(status.as_u16(), code);
             assert_eq!(headers[header::CONTENT_TYPE], TAXII_21);
@@ -214,7 +246,7 @@ mod tests {
             assert!(body["title"].is_string());
             assert!(!body.to_string().contains("secret detail"));
             assert!(!body.to_string().contains("db down"));
-            assert_eq!(body.get("error_id").is_some(), code >= 500);
+            assert_eq!(body.get("error_id").is_some(), logged);
         }
     }
 
@@ -224,11 +256,17 @@ mod tests {
             realm: "taxii".into(),
         })
         .await;
-        assert!(
-            h[header::WWW_AUTHENTICATE]
-                .to_str()
-                .unwrap()
-                .starts_with("Basic realm=\"taxii\"")
+        let challenges: Vec<&str> = h
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            challenges,
+            [
+                "Basic realm=\"taxii\", charset=\"UTF-8\"",
+                "Bearer realm=\"taxii\""
+            ]
         );
         let (_, h, _) = body_of(ApiError::MethodNotAllowed { allow: "GET, HEAD" }).await;
         assert_eq!(h[header::ALLOW], "GET, HEAD");

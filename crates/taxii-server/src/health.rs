@@ -13,13 +13,17 @@ use crate::error::ApiError;
 
 const ALLOW: &str = "GET, HEAD, OPTIONS";
 
+/// Whether `path` is a probe's.
+pub(crate) fn is_probe(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz")
+}
+
 /// The probe's answer when `path` is one, else `None`.
 pub(crate) async fn probe(app: &AppState, method: &Method, path: &str) -> Option<Response> {
-    let ready = match path {
-        "/healthz" => false,
-        "/readyz" => true,
-        _ => return None,
-    };
+    if !is_probe(path) {
+        return None;
+    }
+    let ready = path == "/readyz";
     Some(match *method {
         Method::GET | Method::HEAD => answer(app, ready)
             .await

@@ -6,27 +6,35 @@
 //! a TAXII error resource; `paging` mints and checks stateless `next` tokens; `layout` keeps the
 //! API roots and discovery resource read from the store for a second.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::Response;
 use taxii_model::{Clock, Timestamp};
 use taxii_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+mod access_log;
+mod anonymous;
 pub mod auth;
 mod dispatch;
 pub mod error;
+pub mod failures;
 mod handlers;
 mod health;
 pub mod layout;
+pub mod listen;
 pub mod paging;
 pub mod route;
 pub mod settings;
+pub mod telemetry;
+pub mod tls;
+pub mod token;
 
 pub use layout::LayoutCache;
 pub use settings::Settings;
@@ -40,17 +48,32 @@ pub struct AppState {
     /// The API roots and discovery resource, read from `store` at most once per
     /// [`layout::LAYOUT_TTL`].
     pub layout: Arc<LayoutCache>,
+    /// Failed logins per client address.
+    pub auth_failures: Arc<failures::AuthFailures>,
+    /// Prometheus metrics at `/metrics`, when enabled.
+    pub metrics: Option<telemetry::Metrics>,
 }
 
 impl AppState {
     /// The state of a service over `store`, with a fresh layout cache.
     pub fn new(store: Arc<dyn Store>, settings: Arc<Settings>, clock: Arc<dyn Clock>) -> Self {
+        let auth_failures = Arc::new(failures::AuthFailures::new(
+            settings.max_auth_failures_per_minute,
+        ));
         Self {
             store,
             settings,
             clock,
             layout: Arc::new(LayoutCache::default()),
+            auth_failures,
+            metrics: None,
         }
+    }
+
+    /// The same state, serving `metrics` at `/metrics`.
+    pub fn with_metrics(mut self, metrics: Option<telemetry::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 }
 
@@ -75,22 +98,26 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The service: every path goes through one dispatcher, so unknown paths and methods get TAXII
 /// errors too.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let in_flight = access_log::InFlight::new(state.settings.max_concurrent_requests);
+    let router = Router::new()
         .fallback(dispatch::dispatch)
         .with_state(state)
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
-}
-
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+        .layer(CatchPanicLayer::custom(panic_response));
+    // tower-http's request spans only when they would be shown (--debug-mode): the access
+    // log already has a line per request, and the layer costs throughput even when disabled.
+    let router = if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
+        router.layer(TraceLayer::new_for_http())
+    } else {
+        router
+    };
+    // One outer layer for the request id, the in-flight cap, the access line and the request
+    // metrics: each extra `from_fn` layer costs a boxed clone of the service per request.
+    router.layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| {
+            let in_flight = in_flight.clone();
+            async move { access_log::frame(&in_flight, req, next).await }
+        },
+    ))
 }
 
 /// Purges statuses older than the retention period every `every`, for as long as the runtime

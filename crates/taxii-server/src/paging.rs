@@ -93,4 +93,32 @@ mod tests {
         bytes[10] ^= 1;
         assert!(open(KEY, "b", &URL_SAFE_NO_PAD.encode(bytes)).is_err());
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever a client sends as `next`, the answer is a position or a 400, never a panic.
+        #[test]
+        fn arbitrary_next_values_are_refused_without_panicking(token in ".{0,64}|[A-Za-z0-9_-]{43,44}") {
+            prop_assert!(open(KEY, "b", &token).is_err());
+        }
+
+        #[test]
+        fn every_position_round_trips_and_any_changed_byte_is_refused(
+            nanos in any::<i64>(),
+            seq in any::<u64>(),
+            binding in ".{0,40}",
+            flip in 0usize..(BODY_LEN + TAG_LEN),
+            bit in 0u8..8,
+        ) {
+            let position = Position { date_added: Timestamp::from_nanos(nanos), seq };
+            let token = mint(KEY, &binding, position);
+            prop_assert_eq!(open(KEY, &binding, &token).unwrap(), position);
+            let mut bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+            bytes[flip] ^= 1 << bit;
+            prop_assert!(open(KEY, &binding, &URL_SAFE_NO_PAD.encode(bytes)).is_err());
+        }
+    }
 }

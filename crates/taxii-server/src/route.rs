@@ -42,6 +42,21 @@ pub enum Route {
 }
 
 impl Route {
+    /// The endpoint's name in metrics (a fixed set, whatever the path).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Discovery => "discovery",
+            Route::ApiRoot { .. } => "api_root",
+            Route::Status { .. } => "status",
+            Route::Collections { .. } => "collections",
+            Route::Collection { .. } => "collection",
+            Route::Manifest { .. } => "manifest",
+            Route::Objects { .. } => "objects",
+            Route::Object { .. } => "object",
+            Route::Versions { .. } => "versions",
+        }
+    }
+
     /// The methods the resource supports, as sent in `Allow`.
     pub fn allow(&self) -> &'static str {
         match self {

@@ -21,6 +21,17 @@ pub struct Settings {
     pub cursor_key: Vec<u8>,
     /// Title of the generated discovery resource (when the store holds none).
     pub discovery_title: String,
+    /// Collections the caller may neither read nor write are left out of listings and answer
+    /// 404; otherwise they are listed with `can_read`/`can_write` false and answer 403.
+    pub hide_inaccessible_collections: bool,
+    /// Requests handled at once at most; more get 503 with `Retry-After` (health probes are
+    /// not counted).
+    pub max_concurrent_requests: usize,
+    /// Time an Add Objects request's body may take to arrive; a slower one gets 408, so a
+    /// client trickling a body cannot hold a request slot for long.
+    pub body_timeout: std::time::Duration,
+    /// Failed logins allowed per client address per minute before it gets 429; 0: no limit.
+    pub max_auth_failures_per_minute: u32,
 }
 
 impl Settings {
@@ -34,6 +45,10 @@ impl Settings {
             default_max_content_length: 10 * 1024 * 1024,
             cursor_key: b"test key, not secret".to_vec(),
             discovery_title: "taxiid".into(),
+            hide_inaccessible_collections: false,
+            max_concurrent_requests: 512,
+            body_timeout: std::time::Duration::from_secs(60),
+            max_auth_failures_per_minute: 100,
         }
     }
 }
@@ -51,6 +66,16 @@ impl fmt::Debug for Settings {
             )
             .field("cursor_key", &"<redacted>")
             .field("discovery_title", &self.discovery_title)
+            .field(
+                "hide_inaccessible_collections",
+                &self.hide_inaccessible_collections,
+            )
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("body_timeout", &self.body_timeout)
+            .field(
+                "max_auth_failures_per_minute",
+                &self.max_auth_failures_per_minute,
+            )
             .finish()
     }
 }

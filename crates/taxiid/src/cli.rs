@@ -14,6 +14,12 @@ pub enum LogLevel {
     Critical,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// taxiid: a TAXII 2.1 server, drop-in compatible with OASIS medallion.
 ///
 /// Point it at a medallion configuration file (and so at its data file) and it serves the same
@@ -42,6 +48,10 @@ pub struct Cli {
     /// Log level (medallion's names, case-insensitive).
     #[arg(long, value_enum, ignore_case = true, default_value = "INFO")]
     pub log_level: LogLevel,
+
+    /// Log format: text (for people) or json (one object per line, for log collectors).
+    #[arg(long, value_enum, env = "TAXIID_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
 
     /// Configuration file: native (TOML, or JSON with server/store/api_roots/discovery
     /// sections) or medallion JSON, told apart by content. Default: $TAXIID_CONFIG, else

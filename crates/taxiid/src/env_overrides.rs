@@ -21,6 +21,8 @@ pub struct EnvOverrides {
     pub next_token_secret: Option<String>,
     pub admin_user: Option<String>,
     pub admin_password: Option<String>,
+    /// `TAXIID_TLS_CERT` and `TAXIID_TLS_KEY` (both or neither).
+    pub tls: Option<taxii_server::tls::TlsFiles>,
 }
 
 impl EnvOverrides {
@@ -71,6 +73,11 @@ impl EnvOverrides {
         if admin_user.as_ref().is_some_and(|u| u.contains(':')) {
             return Err("TAXIID_ADMIN_USER cannot contain ':' (HTTP Basic)".into());
         }
+        let tls = crate::transport::tls_files(
+            get("TAXIID_TLS_CERT").map(PathBuf::from),
+            get("TAXIID_TLS_KEY").map(PathBuf::from),
+            "TAXIID_TLS_CERT and TAXIID_TLS_KEY",
+        )?;
         Ok(EnvOverrides {
             config: get("TAXIID_CONFIG").map(PathBuf::from),
             host: get("TAXIID_HOST"),
@@ -83,6 +90,7 @@ impl EnvOverrides {
             next_token_secret,
             admin_user,
             admin_password: get("TAXIID_ADMIN_PASSWORD"),
+            tls,
         })
     }
 }

@@ -11,6 +11,7 @@ mod provision;
 mod resolve;
 mod setup;
 mod store_open;
+mod transport;
 
 use std::process::ExitCode;
 

@@ -52,6 +52,8 @@ pub struct NativeFile {
     pub discovery: Option<DiscoverySection>,
     pub api_roots: Vec<ApiRootSection>,
     pub users: BTreeMap<String, String>,
+    /// Group name → user names; a collection's `read`/`write` list names a group as `@name`.
+    pub groups: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +61,20 @@ pub struct NativeFile {
 pub struct ServerSection {
     pub host: String,
     pub port: u16,
+    /// PEM certificate chain and private key: serve HTTPS (`transport.rs`).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Plain HTTP on an address other than loopback (behind a TLS-terminating proxy).
+    pub plain_http: Option<bool>,
+    pub header_timeout: Option<u64>,
+    pub max_header_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_client: Option<usize>,
+    pub max_concurrent_requests: Option<usize>,
+    pub body_timeout: Option<u64>,
+    pub max_auth_failures_per_minute: Option<u32>,
+    /// Who may read `/metrics`: "authenticated" (default), "public" or "off".
+    pub metrics: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -66,6 +82,17 @@ impl Default for ServerSection {
         ServerSection {
             host: "127.0.0.1".into(),
             port: 5000,
+            tls_cert: None,
+            tls_key: None,
+            plain_http: None,
+            header_timeout: None,
+            max_header_bytes: None,
+            max_connections: None,
+            max_connections_per_client: None,
+            max_concurrent_requests: None,
+            body_timeout: None,
+            max_auth_failures_per_minute: None,
+            metrics: None,
         }
     }
 }
@@ -114,6 +141,9 @@ pub struct TaxiiSection {
     pub status_check_interval: u64,
     pub max_content_length: u64,
     pub next_token_secret: Option<String>,
+    /// Leave collections the caller may neither read nor write out of listings, and answer
+    /// 404 for them, as if they did not exist.
+    pub hide_inaccessible_collections: bool,
 }
 
 impl Default for TaxiiSection {
@@ -124,6 +154,7 @@ impl Default for TaxiiSection {
             status_check_interval: 10,
             max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
             next_token_secret: None,
+            hide_inaccessible_collections: false,
         }
     }
 }
@@ -163,7 +194,8 @@ pub struct CollectionSection {
     pub write: Access,
 }
 
-/// `true`, `false` or a list of user names.
+/// `true`, `false`, `"public"` (unauthenticated callers too; read only) or a list of user
+/// names and `@group`s (expanded by [`check`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access(pub Grant);
 
@@ -181,10 +213,16 @@ impl<'de> Deserialize<'de> for Access {
         impl<'de> Visitor<'de> for V {
             type Value = Access;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("true, false or a list of user names")
+                f.write_str("true, false, \"public\" or a list of user names and @groups")
             }
             fn visit_bool<E: de::Error>(self, b: bool) -> Result<Access, E> {
                 Ok(Access(Grant::from_flag(b)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Access, E> {
+                match s {
+                    "public" => Ok(Access(Grant::Public)),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
+                }
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Access, A::Error> {
                 let mut users = BTreeSet::new();
@@ -298,6 +336,7 @@ pub fn check(file: &NativeFile) -> Result<Layout, String> {
     }
     check_store(&file.store)?;
     check_users(&file.users)?;
+    check_groups(&file.groups)?;
     let mut names = BTreeSet::new();
     let mut api_roots = Vec::new();
     for (i, r) in file.api_roots.iter().enumerate() {
@@ -326,7 +365,7 @@ pub fn check(file: &NativeFile) -> Result<Layout, String> {
         }
         information.insert("versions".into(), Value::Array(vec![TAXII_21.into()]));
         information.insert("max_content_length".into(), mcl.into());
-        let collections = check_collections(&r.collections, &at)?;
+        let collections = check_collections(&r.collections, &at, &file.groups)?;
         api_roots.push(RootPlan {
             name,
             information,
@@ -397,9 +436,52 @@ fn check_users(users: &BTreeMap<String, String>) -> Result<(), String> {
     Ok(())
 }
 
+fn check_groups(groups: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+    for (name, members) in groups {
+        if name.is_empty() || name.starts_with('@') {
+            return Err(format!(
+                "group name '{name}' must be non-empty and is written without '@'"
+            ));
+        }
+        if let Some(m) = members.iter().find(|m| m.is_empty() || m.contains(':')) {
+            return Err(format!(
+                "'groups.{name}' lists '{m}', which cannot be a user name"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A grant with its `@group`s replaced by their members.
+fn expand_groups(
+    access: &Access,
+    at: &str,
+    groups: &BTreeMap<String, Vec<String>>,
+) -> Result<Grant, String> {
+    let Grant::Users(names) = &access.0 else {
+        return Ok(access.0.clone());
+    };
+    let mut users = BTreeSet::new();
+    for name in names {
+        match name.strip_prefix('@') {
+            Some(group) => {
+                let members = groups.get(group).ok_or_else(|| {
+                    format!("'{at}' names group '@{group}', which [groups] does not define")
+                })?;
+                users.extend(members.iter().cloned());
+            }
+            None => {
+                users.insert(name.clone());
+            }
+        }
+    }
+    Ok(Grant::Users(users))
+}
+
 fn check_collections(
     cs: &[CollectionSection],
     root_at: &str,
+    groups: &BTreeMap<String, Vec<String>>,
 ) -> Result<Vec<CollectionPlan>, String> {
     let mut ids = BTreeSet::new();
     let mut aliases = BTreeSet::new();
@@ -429,6 +511,11 @@ fn check_collections(
                 "{at}: a collection needs an 'id' or an 'alias' (so that restarts find it again)"
             ));
         }
+        if c.write.0 == Grant::Public {
+            return Err(format!(
+                "'{at}.write' cannot be \"public\": adding objects always needs credentials"
+            ));
+        }
         let title = match (&c.title, &c.alias, &c.id) {
             (Some(t), _, _) => t.clone(),
             (None, Some(a), _) => a.clone(),
@@ -440,8 +527,8 @@ fn check_collections(
             title,
             description: c.description.clone(),
             media_types: c.media_types.clone(),
-            read: c.read.0.clone(),
-            write: c.write.0.clone(),
+            read: expand_groups(&c.read, &format!("{at}.read"), groups)?,
+            write: expand_groups(&c.write, &format!("{at}.write"), groups)?,
         });
     }
     Ok(out)

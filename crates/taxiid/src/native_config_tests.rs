@@ -215,7 +215,7 @@ fn wrong_types_and_values_are_refused() {
         ),
         (
             "[[api_roots]]\npath = \"a\"\n[[api_roots.collections]]\nalias = \"x\"\nread = \"yes\"",
-            "true, false or a list",
+            "or a list of user names",
         ),
         ("[users]\n\"a:b\" = \"pw\"", "a:b"),
         ("[users]\nbob = \"$argon2id$garbage\"", "bob"),
@@ -240,4 +240,50 @@ fn collection_ids_must_be_canonical_uuids() {
     assert!(is_uuid("0b8a8c2a-5c1f-4c5e-9a43-6e7a1f1c2d3e"));
     assert!(!is_uuid("0B8A8C2A-5C1F-4C5E-9A43-6E7A1F1C2D3E"));
     assert!(!is_uuid("0b8a8c2a5c1f4c5e9a436e7a1f1c2d3e"));
+}
+
+const GROUPED: &str = r#"
+[groups]
+analysts = ["alice", "bob"]
+leads = ["carol"]
+
+[[api_roots]]
+path = "api1"
+
+[[api_roots.collections]]
+alias = "feed"
+read = "public"
+write = ["@analysts", "@leads", "dave"]
+"#;
+
+#[test]
+fn groups_expand_to_their_members_and_public_read_is_kept() {
+    let layout = toml(GROUPED).unwrap();
+    let feed = &layout.api_roots[0].collections[0];
+    assert_eq!(feed.read, Grant::Public);
+    let names = ["alice", "bob", "carol", "dave"].map(str::to_owned);
+    assert_eq!(feed.write, Grant::Users(names.into()));
+}
+
+#[test]
+fn unknown_groups_public_writes_and_odd_group_names_are_refused() {
+    let unknown = GROUPED.replace("\"@leads\"", "\"@nobody-knows\"");
+    let e = toml(&unknown).unwrap_err();
+    assert!(
+        e.contains("'@nobody-knows'") && e.contains("api_roots[0].collections[0].write"),
+        "{e}"
+    );
+    let public_write = GROUPED.replace(
+        "write = [\"@analysts\", \"@leads\", \"dave\"]",
+        "write = \"public\"",
+    );
+    let e = toml(&public_write).unwrap_err();
+    assert!(e.contains("cannot be \"public\""), "{e}");
+    let other_word = GROUPED.replace("read = \"public\"", "read = \"everyone\"");
+    let e = toml(&other_word).unwrap_err();
+    assert!(e.contains("public"), "{e}");
+    let at_name = GROUPED.replace("leads = [", "\"@leads\" = [");
+    assert!(toml(&at_name).unwrap_err().contains("without '@'"));
+    let colon = GROUPED.replace("[\"carol\"]", "[\"ca:rol\"]");
+    assert!(toml(&colon).unwrap_err().contains("'ca:rol'"));
 }

@@ -20,6 +20,8 @@ fn resolved(layout: Layout) -> Resolved {
         check_interval: 10,
         default_max_content_length: 1000,
         next_token_secret: None,
+        hide_inaccessible_collections: false,
+        transport: crate::transport::Transport::default(),
         layout,
         admin: AdminAccount::default(),
     }

@@ -17,6 +17,7 @@ use crate::native_config::{
     DEFAULT_SQLITE_PATH, Layout, StoreKind, Syntax,
 };
 use crate::postgres_url::{PgUrl, PgUrlText, UrlSource};
+use crate::transport::Transport;
 
 /// What the command line says about configuration.
 #[derive(Debug, Clone, Default)]
@@ -116,6 +117,10 @@ pub struct Resolved {
     pub check_interval: u64,
     pub default_max_content_length: u64,
     pub next_token_secret: Option<String>,
+    /// `taxii.hide_inaccessible_collections` (native configs).
+    pub hide_inaccessible_collections: bool,
+    /// TLS and limits: native `[server]` keys, `TAXIID_TLS_CERT`/`_KEY`.
+    pub transport: Transport,
     /// API roots, collections and discovery to write into the store (native configs).
     pub layout: Layout,
     pub admin: AdminAccount,
@@ -254,6 +259,10 @@ fn from_native(
     let name = path.display();
     let file = native_config::parse(text, syntax).map_err(|e| format!("{name}: {e}"))?;
     let layout = native_config::check(&file).map_err(|e| format!("{name}: {e}"))?;
+    let transport = file
+        .server
+        .transport()
+        .map_err(|e| format!("{name}: {e}"))?;
     if req.use_conf_dir && (req.conf_dir.is_some() || env_path(env, "MEDALLION_CONFDIR").is_some())
     {
         tracing::warn!(
@@ -325,6 +334,8 @@ fn from_native(
         check_interval: t.status_check_interval,
         default_max_content_length: t.max_content_length,
         next_token_secret: t.next_token_secret,
+        hide_inaccessible_collections: t.hide_inaccessible_collections,
+        transport,
         layout,
         admin: AdminAccount::default(),
     };
@@ -392,6 +403,8 @@ fn from_medallion(
         check_interval: c.check_interval,
         default_max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
         next_token_secret: c.next_token_secret,
+        hide_inaccessible_collections: false,
+        transport: Transport::default(),
         layout: Layout::default(),
         admin: AdminAccount::default(),
     })
@@ -482,6 +495,9 @@ fn apply_env(r: &mut Resolved, pg: &mut Option<PgDraft>, over: &EnvOverrides) {
     }
     if let Some(s) = &over.next_token_secret {
         r.next_token_secret = Some(s.clone());
+    }
+    if let Some(files) = &over.tls {
+        r.transport.tls = Some(files.clone());
     }
     r.admin = AdminAccount {
         user: over.admin_user.clone(),

@@ -1,6 +1,5 @@
 //! The composition root: configuration → store → settings → listener → serve, then save.
 
-use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -9,17 +8,19 @@ use axum::Router;
 use axum::response::IntoResponse;
 use taxii_model::Clock;
 use taxii_server::error::ApiError;
+use taxii_server::telemetry::Metrics;
 use taxii_server::{AppState, Settings, SystemClock};
 use taxii_store::StoreError;
 use taxii_store::memory::MemoryStore;
 use tower::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, LogLevel};
+use crate::cli::{Cli, Command, LogFormat, LogLevel};
 use crate::native_config;
 use crate::provision::provision;
 use crate::resolve::{self, Request, Resolved};
 use crate::store_open::{self, Opened, save_data_file};
+use crate::transport;
 
 /// How often a node whose database did not answer at start-up tries again.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
@@ -39,11 +40,13 @@ fn init_logging(cli: &Cli) {
     };
     let filter = EnvFilter::try_from_env("TAXIID_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => logs.json().with_current_span(false).try_init(),
+    };
 }
 
 async fn shutdown_signal() {
@@ -136,6 +139,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         conf_check(&config, &store);
         return Ok(());
     }
+    // Checked before the store is touched: a server that may not start should change nothing.
+    let tls = match &cli.command {
+        None => transport::prepare_tls(
+            &config.transport,
+            &config.host,
+            config.format == resolve::Format::Native,
+        )?,
+        Some(_) => None,
+    };
     let opened = store_open::open(&config.store, clock.now()).await?;
     if let Some(Command::Admin(command)) = cli.command {
         if let Some(why) = &opened.unreachable {
@@ -183,7 +195,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    eprintln!("taxiid: listening on http://{addr} (discovery at http://{addr}/taxii2/)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    eprintln!("taxiid: listening on {scheme}://{addr} (discovery at {scheme}://{addr}/taxii2/)");
+    if let Some(tls) = &tls {
+        transport::spawn_tls_reload(tls.clone());
+    }
     if let Some((store, path)) = &opened.saveable {
         spawn_save_on_signal(Arc::clone(store), path.clone());
     }
@@ -199,9 +215,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
         }
     };
-    let serving = axum::serve(listener, gated(Arc::clone(&ready)))
-        .with_graceful_shutdown(shutdown)
-        .into_future();
+    let serving = taxii_server::listen::serve(
+        listener,
+        gated(Arc::clone(&ready)),
+        tls,
+        config.transport.conn_limits(),
+        shutdown,
+    );
     // The wait runs in this task rather than a spawned one: the seeding it may do is not
     // provably `Send`.
     let wait = async {
@@ -274,12 +294,23 @@ fn start_serving(
         default_max_content_length: config.default_max_content_length,
         cursor_key,
         discovery_title: "taxiid TAXII 2.1 server".into(),
+        hide_inaccessible_collections: config.hide_inaccessible_collections,
+        max_concurrent_requests: config.transport.max_concurrent_requests,
+        body_timeout: Duration::from_secs(config.transport.body_timeout_secs),
+        max_auth_failures_per_minute: config.transport.max_auth_failures_per_minute,
     };
+    // Installing twice (a node that waited for its database) shares the first recorder; it
+    // fails only if something else took the process-wide slot, which nothing here does.
+    let metrics = Metrics::install(config.transport.metrics).unwrap_or_else(|e| {
+        tracing::error!("{e}; /metrics is not served");
+        None
+    });
     let state = AppState::new(
         Arc::clone(&opened.store),
         Arc::new(settings),
         Arc::clone(clock) as Arc<dyn Clock>,
-    );
+    )
+    .with_metrics(metrics);
     taxii_server::spawn_status_reaper(state.clone(), Duration::from_secs(config.check_interval));
     taxii_server::router(state)
 }

@@ -20,7 +20,12 @@ use super::{collection, json};
 use crate::dispatch::Ctx;
 use crate::error::ApiError;
 
-async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Vec<u8>, ApiError> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+    timeout: std::time::Duration,
+) -> Result<Vec<u8>, ApiError> {
     let too_large = || ApiError::PayloadTooLarge { limit };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -30,7 +35,12 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Vec<u8
         return Err(too_large());
     }
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(body, cap).collect().await {
+    let collected = tokio::time::timeout(timeout, Limited::new(body, cap).collect())
+        .await
+        .map_err(|_| ApiError::RequestTimeout {
+            secs: timeout.as_secs(),
+        })?;
+    match collected {
         Ok(collected) => Ok(collected.to_bytes().to_vec()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(e) => Err(ApiError::BadRequest(format!(
@@ -147,7 +157,7 @@ pub(crate) async fn post(
     limit: u64,
 ) -> Result<Response, ApiError> {
     let c = collection(ctx, root, coll).await?;
-    if !c.write.allows(&ctx.user.name) {
+    if !ctx.user.may(&c.write) {
         return Err(ApiError::Forbidden(format!(
             "writing to collection '{}' is not permitted",
             c.id
@@ -161,7 +171,7 @@ pub(crate) async fn post(
             "the Content-Type must be {TAXII_21}"
         )));
     }
-    let bytes = read_body(headers, body, limit).await?;
+    let bytes = read_body(headers, body, limit, ctx.app.settings.body_timeout).await?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::BadRequest("the request body is not UTF-8".into()))?;
     let members = envelope_members(text)?;
@@ -204,7 +214,10 @@ pub(crate) async fn post(
         .store
         .add_envelope(root, &c.id, valid, now, status_of)
         .await?;
+    crate::telemetry::record_objects_received(total);
+    // The audit trail: who added how many objects where (target `taxiid::audit`).
     tracing::info!(
+        target: "taxiid::audit",
         user = %ctx.user.name, api_root = root, collection = %c.id, status = %status_id,
         total, "added objects"
     );

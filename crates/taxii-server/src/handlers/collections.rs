@@ -7,12 +7,13 @@ use taxii_model::object::SUPPORTED_SPEC_VERSIONS;
 use taxii_store::CollectionRecord;
 
 use super::json;
+use crate::auth::Principal;
 use crate::dispatch::Ctx;
 use crate::error::ApiError;
 
 /// The collection resource. `media_types` is always present: the configured list, or every
 /// STIX version the server accepts.
-pub(crate) fn resource(c: &CollectionRecord, user: &str) -> Value {
+pub(crate) fn resource(c: &CollectionRecord, user: &Principal) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), c.id.clone().into());
     m.insert("title".into(), c.title.clone().into());
@@ -22,8 +23,8 @@ pub(crate) fn resource(c: &CollectionRecord, user: &str) -> Value {
     if let Some(a) = &c.alias {
         m.insert("alias".into(), a.clone().into());
     }
-    m.insert("can_read".into(), c.read.allows(user).into());
-    m.insert("can_write".into(), c.write.allows(user).into());
+    m.insert("can_read".into(), user.may(&c.read).into());
+    m.insert("can_write".into(), user.may(&c.write).into());
     let media_types: Vec<String> = match &c.media_types {
         Some(list) if !list.is_empty() => list.clone(),
         _ => SUPPORTED_SPEC_VERSIONS
@@ -41,15 +42,13 @@ pub(crate) fn resource(c: &CollectionRecord, user: &str) -> Value {
 
 pub(crate) async fn list(ctx: &Ctx<'_>, root: &str) -> Result<Response, ApiError> {
     let mut collections = ctx.app.store.collections(root).await?;
+    collections.retain(|c| super::visible(ctx, c));
     collections.sort_by(|a, b| a.id.cmp(&b.id));
     let mut body = Map::new();
     if !collections.is_empty() {
         body.insert(
             "collections".into(),
-            collections
-                .iter()
-                .map(|c| resource(c, &ctx.user.name))
-                .collect(),
+            collections.iter().map(|c| resource(c, ctx.user)).collect(),
         );
     }
     Ok(json(StatusCode::OK, Value::Object(body).to_string()))
@@ -57,8 +56,5 @@ pub(crate) async fn list(ctx: &Ctx<'_>, root: &str) -> Result<Response, ApiError
 
 pub(crate) async fn get(ctx: &Ctx<'_>, root: &str, id: &str) -> Result<Response, ApiError> {
     let c = super::collection(ctx, root, id).await?;
-    Ok(json(
-        StatusCode::OK,
-        resource(&c, &ctx.user.name).to_string(),
-    ))
+    Ok(json(StatusCode::OK, resource(&c, ctx.user).to_string()))
 }

@@ -23,7 +23,14 @@ pub(crate) fn json(status: StatusCode, body: String) -> Response {
     taxii_response(status, body)
 }
 
-/// The collection named by id or alias, or 404.
+/// Whether the caller sees the collection at all: a caller who may neither read nor write it
+/// does not when the server hides such collections, and an unauthenticated caller never does.
+pub(crate) fn visible(ctx: &Ctx<'_>, c: &CollectionRecord) -> bool {
+    let hide = ctx.app.settings.hide_inaccessible_collections || ctx.user.anonymous;
+    !hide || ctx.user.may(&c.read) || ctx.user.may(&c.write)
+}
+
+/// The collection named by id or alias, or 404 (also when it is hidden from the caller).
 pub(crate) async fn collection(
     ctx: &Ctx<'_>,
     root: &str,
@@ -33,6 +40,7 @@ pub(crate) async fn collection(
         .store
         .collection(root, id_or_alias)
         .await?
+        .filter(|c| visible(ctx, c))
         .ok_or_else(|| ApiError::not_found(format!("collection '{id_or_alias}'")))
 }
 
@@ -43,7 +51,7 @@ pub(crate) async fn readable(
     id_or_alias: &str,
 ) -> Result<CollectionRecord, ApiError> {
     let c = collection(ctx, root, id_or_alias).await?;
-    if !c.read.allows(&ctx.user.name) {
+    if !ctx.user.may(&c.read) {
         return Err(ApiError::Forbidden(format!(
             "reading collection '{}' is not permitted",
             c.id

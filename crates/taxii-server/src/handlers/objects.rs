@@ -68,8 +68,7 @@ pub(crate) async fn delete(
     object: &str,
 ) -> Result<Response, ApiError> {
     let c = collection(ctx, root, coll).await?;
-    let user = ctx.user.name.as_str();
-    match (c.read.allows(user), c.write.allows(user)) {
+    match (ctx.user.may(&c.read), ctx.user.may(&c.write)) {
         (false, false) => return Err(ApiError::not_found(format!("collection '{coll}'"))),
         (true, true) => {}
         _ => {
@@ -93,6 +92,6 @@ pub(crate) async fn delete(
             "no version of object '{object}' matches"
         )));
     }
-    tracing::info!(user = %ctx.user.name, api_root = root, collection = %c.id, object, deleted, "deleted object versions");
+    tracing::info!(target: "taxiid::audit", user = %ctx.user.name, api_root = root, collection = %c.id, object, deleted, "deleted object versions");
     Ok(empty_ok())
 }

@@ -88,8 +88,8 @@ pub struct AddArgs {
     #[arg(long)]
     pub description: Option<String>,
 
-    /// Who may read: everyone (every authenticated user), nobody, or user names separated by
-    /// commas.
+    /// Who may read: everyone (every authenticated user), nobody, public (unauthenticated
+    /// callers too), or user names separated by commas.
     #[arg(long, value_name = "WHO", default_value = "everyone", value_parser = parse_grant)]
     pub read: Grant,
 
@@ -107,11 +107,12 @@ pub struct AddArgs {
     pub json: bool,
 }
 
-/// `everyone`, `nobody`, or `alice,bob`.
+/// `everyone`, `nobody`, `public` (read only: unauthenticated callers too), or `alice,bob`.
 pub(crate) fn parse_grant(s: &str) -> Result<Grant, String> {
     match s.trim() {
         "everyone" => Ok(Grant::Everyone),
         "nobody" => Ok(Grant::Nobody),
+        "public" => Ok(Grant::Public),
         list => {
             let users: BTreeSet<String> = list
                 .split(',')
@@ -135,6 +136,7 @@ fn grant_text(g: &Grant) -> String {
         Grant::Everyone => "everyone".into(),
         Grant::Nobody => "nobody".into(),
         Grant::Users(u) => u.iter().cloned().collect::<Vec<_>>().join(","),
+        Grant::Public => "public".into(),
     }
 }
 
@@ -229,6 +231,11 @@ async fn add(args: AddArgs, store: &dyn Store, out: &mut dyn Write) -> Result<()
         }
         Some(list)
     };
+    if args.write == Grant::Public {
+        return Err(
+            "--write public is not possible: adding objects always needs credentials".into(),
+        );
+    }
     let record = CollectionRecord {
         id,
         title: title.to_owned(),

@@ -1,5 +1,5 @@
 //! The admin CLI: subcommands of the `taxiid` binary that manage the configured store's data
-//! (import, export, API roots, collections, users) instead of serving it.
+//! (import, export, API roots, collections, users, API tokens) instead of serving it.
 //!
 //! The binary parses an [`AdminCommand`], opens the store and calls [`run`]. Every failure is
 //! one line of text (the binary prints it and exits 1); clap's own argument errors exit 2.
@@ -11,6 +11,7 @@ mod bundle;
 mod collection;
 mod export;
 mod import;
+mod token;
 mod user;
 
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use api_root::ApiRootCommand;
 pub use collection::CollectionCommand;
 pub use export::ExportArgs;
 pub use import::ImportArgs;
+pub use token::TokenCommand;
 pub use user::UserCommand;
 
 /// Data management subcommands, run against the configured store.
@@ -68,6 +70,13 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: UserCommand,
     },
+
+    /// Create, list or revoke API tokens (`Authorization: Bearer …`).
+    #[command(after_help = token::EXAMPLES)]
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
 }
 
 /// Runs one admin command against `store`, writing its report (or exported data) to `out`.
@@ -83,6 +92,7 @@ pub async fn run(
         AdminCommand::Collection { command } => collection::run(command, store, out).await,
         AdminCommand::ApiRoot { command } => api_root::run(command, store, out).await,
         AdminCommand::User { command } => user::run(command, store, out).await,
+        AdminCommand::Token { command } => token::run(command, store, out).await,
     }
 }
 

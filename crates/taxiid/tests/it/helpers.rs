@@ -60,9 +60,15 @@ impl TestServer {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> TestServer {
+        let mut all = vec!["--host", "127.0.0.1", "--port", "0", "--no-conf-dir"];
+        all.extend_from_slice(args);
+        Self::start_exact(dir, &all, env)
+    }
+
+    /// Starts `taxiid <args>` exactly as given in `dir`.
+    pub fn start_exact(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> TestServer {
         let mut cmd = binary();
-        cmd.args(["--host", "127.0.0.1", "--port", "0", "--no-conf-dir"])
-            .args(args)
+        cmd.args(args)
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -77,18 +83,14 @@ impl TestServer {
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("taxiid: listening on http://") {
-                    let addr = addr
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = tx.send(addr);
+                if let Some(url) = line.strip_prefix("taxiid: listening on ") {
+                    let url = url.split_whitespace().next().unwrap_or_default().to_owned();
+                    let _ = tx.send(url);
                 }
                 sink.lock().unwrap().push(line);
             }
         });
-        let addr = rx
+        let base = rx
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("taxiid did not start: {:?}", log.lock().unwrap()));
         let generated_password = log.lock().unwrap().iter().find_map(|l| {
@@ -101,7 +103,7 @@ impl TestServer {
             None => ("admin".to_owned(), "Password0".to_owned()),
         };
         TestServer {
-            base: format!("http://{addr}"),
+            base,
             child,
             log,
             generated_password,
@@ -168,10 +170,18 @@ impl TestServer {
         let _ = self.child.wait();
     }
 
-    /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
+    /// Sends a signal by name (`HUP`, `TERM`, ...).
+    pub fn signal(&self, name: &str) {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let sent = Command::new("kill")
+            .args([format!("-{name}"), pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit after a signal (or fails after 20 s).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -179,10 +189,16 @@ impl TestServer {
             }
             assert!(
                 Instant::now() < deadline,
-                "taxiid did not exit after SIGTERM"
+                "taxiid did not exit after the signal"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.wait_exit()
     }
 }
 

@@ -2,6 +2,7 @@
 //! Black-box tests: each starts the real `taxiid` binary and speaks HTTP to it. One test
 //! binary, one module per area; `docs/CONFORMANCE.md` maps checklist ids to these tests.
 
+mod access;
 mod add;
 mod auth;
 mod cli;
@@ -13,15 +14,19 @@ mod filters;
 mod general;
 mod health;
 mod helpers;
+mod limits;
 mod manifest;
 mod medallion;
 mod native_config;
 mod negotiation;
 mod object;
 mod objects;
+mod observability;
 mod paging;
 mod postgres;
 mod smoke;
 mod status;
 mod stix;
+mod tls;
+mod tokens;
 mod versions;

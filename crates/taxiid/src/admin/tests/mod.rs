@@ -8,6 +8,7 @@ mod export;
 mod import;
 mod manage;
 mod sqlite;
+mod tokens;
 
 use std::path::Path;
 use std::sync::Arc;
