@@ -5,13 +5,19 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::durability::ADMIN_ENV;
-use crate::general::run_to_exit;
+use crate::general::{Exit, run_to_exit};
 use crate::helpers::*;
 
-fn cli(s: &TestServer, args: &[&str]) -> Value {
+/// Runs an admin command beside the server (same directory, so the same SQLite store).
+fn admin(s: &TestServer, args: &[&str]) -> Exit {
     let mut all = vec!["--no-conf-dir"];
     all.extend_from_slice(args);
-    let e = run_to_exit(s.dir.path(), &all, &ADMIN_ENV);
+    run_to_exit(s.dir.path(), &all, &ADMIN_ENV)
+}
+
+/// An admin command's `--json` output, after checking it succeeded.
+fn cli(s: &TestServer, args: &[&str]) -> Value {
+    let e = admin(s, args);
     assert_eq!(e.status.code(), Some(0), "{args:?}: {e:?}");
     serde_json::from_str(&e.stdout).unwrap_or_else(|err| panic!("{args:?}: {err}: {e:?}"))
 }
@@ -76,18 +82,13 @@ async fn an_expired_token_or_one_of_a_removed_user_is_refused() {
     let short = format!("Bearer {}", short["token"].as_str().unwrap());
     assert_eq!(with(&s, &short).await.status, 200);
 
-    let run = |args: &[&str]| {
-        let mut all = vec!["--no-conf-dir"];
-        all.extend_from_slice(args);
-        run_to_exit(s.dir.path(), &all, &ADMIN_ENV)
-    };
-    let e = run(&["user", "add", "bob", "--password", "b0b-pass"]);
+    let e = admin(&s, &["user", "add", "bob", "--password", "b0b-pass"]);
     assert_eq!(e.status.code(), Some(0), "{e:?}");
     let bob = cli(&s, &["token", "create", "bob", "--json"]);
     assert_eq!(bob["user_in_store"], true);
     let bob = format!("Bearer {}", bob["token"].as_str().unwrap());
     assert_eq!(with(&s, &bob).await.status, 200);
-    let e = run(&["user", "remove", "bob"]);
+    let e = admin(&s, &["user", "remove", "bob"]);
     assert_eq!(e.status.code(), Some(0), "{e:?}");
     with(&s, &bob).await.assert_error(401);
 
