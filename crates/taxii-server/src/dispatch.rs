@@ -54,7 +54,10 @@ async fn caller(
     client: Option<IpAddr>,
 ) -> Result<(Principal, Option<ApiError>), ApiError> {
     if let Some(retry_after) = client.and_then(|ip| app.auth_failures.blocked(ip, Instant::now())) {
-        return Err(ApiError::TooManyRequests { retry_after });
+        return Err(ApiError::TooManyRequests {
+            retry_after,
+            why: "Too many failed logins from this address",
+        });
     }
     // Without an Authorization header the caller may still read public collections; with one
     // that fails, never.
@@ -101,6 +104,12 @@ async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
     let (user, refusal) = caller(app, req.headers(), client).await?;
     if !user.anonymous {
         note.user(&user.name);
+        if let Some(wait) = app.user_rates.as_ref().and_then(|r| r.check(&user.name)) {
+            return Err(ApiError::TooManyRequests {
+                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+                why: "This user is sending requests faster than the server allows",
+            });
+        }
     }
     if let Some(m) = metrics {
         return match refusal {

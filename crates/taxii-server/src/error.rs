@@ -37,8 +37,8 @@ pub enum ApiError {
     Overloaded(String),
     #[error("the request body did not arrive within {secs} seconds")]
     RequestTimeout { secs: u64 },
-    #[error("too many failed logins from this address; retry in {retry_after} seconds")]
-    TooManyRequests { retry_after: u64 },
+    #[error("{why}; retry in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64, why: &'static str },
     #[error("internal error")]
     Internal(String),
 }
@@ -189,7 +189,7 @@ impl IntoResponse for ApiError {
             ApiError::Overloaded(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            ApiError::TooManyRequests { retry_after } => {
+            ApiError::TooManyRequests { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}
@@ -232,7 +232,13 @@ mod tests {
             (ApiError::Unavailable("db down".into()), 503),
             (ApiError::Overloaded("busy".into()), 503),
             (ApiError::RequestTimeout { secs: 60 }, 408),
-            (ApiError::TooManyRequests { retry_after: 30 }, 429),
+            (
+                ApiError::TooManyRequests {
+                    retry_after: 30,
+                    why: "too many",
+                },
+                429,
+            ),
             (ApiError::Internal("secret detail".into()), 500),
         ];
         for (err, code) in cases {

@@ -30,6 +30,7 @@ mod health;
 pub mod layout;
 pub mod listen;
 pub mod paging;
+pub mod rate;
 pub mod route;
 pub mod settings;
 pub mod telemetry;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub auth_failures: Arc<failures::AuthFailures>,
     /// Prometheus metrics at `/metrics`, when enabled.
     pub metrics: Option<telemetry::Metrics>,
+    /// Requests per second per user, when limited.
+    pub user_rates: Option<Arc<rate::UserRates>>,
 }
 
 impl AppState {
@@ -60,11 +63,17 @@ impl AppState {
         let auth_failures = Arc::new(failures::AuthFailures::new(
             settings.max_auth_failures_per_minute,
         ));
+        let user_rates = rate::UserRates::new(
+            settings.max_requests_per_user_per_second,
+            settings.request_burst_per_user,
+        )
+        .map(Arc::new);
         Self {
             store,
             settings,
             clock,
             layout: Arc::new(LayoutCache::default()),
+            user_rates,
             auth_failures,
             metrics: None,
         }

@@ -32,6 +32,10 @@ pub struct Settings {
     pub body_timeout: std::time::Duration,
     /// Failed logins allowed per client address per minute before it gets 429; 0: no limit.
     pub max_auth_failures_per_minute: u32,
+    /// Requests a second each authenticated user may make (0: no limit), with bursts of up
+    /// to `request_burst_per_user`; past it, 429 with `Retry-After`.
+    pub max_requests_per_user_per_second: u32,
+    pub request_burst_per_user: u32,
 }
 
 impl Settings {
@@ -49,6 +53,8 @@ impl Settings {
             max_concurrent_requests: 512,
             body_timeout: std::time::Duration::from_secs(60),
             max_auth_failures_per_minute: 100,
+            max_requests_per_user_per_second: 0,
+            request_burst_per_user: 0,
         }
     }
 }
@@ -76,6 +82,11 @@ impl fmt::Debug for Settings {
                 "max_auth_failures_per_minute",
                 &self.max_auth_failures_per_minute,
             )
+            .field(
+                "max_requests_per_user_per_second",
+                &self.max_requests_per_user_per_second,
+            )
+            .field("request_burst_per_user", &self.request_burst_per_user)
             .finish()
     }
 }

@@ -75,6 +75,8 @@ pub struct ServerSection {
     pub max_auth_failures_per_minute: Option<u32>,
     /// Who may read `/metrics`: "authenticated" (default), "public" or "off".
     pub metrics: Option<String>,
+    pub max_requests_per_user_per_second: Option<u32>,
+    pub request_burst_per_user: Option<u32>,
 }
 
 impl Default for ServerSection {
@@ -93,6 +95,8 @@ impl Default for ServerSection {
             body_timeout: None,
             max_auth_failures_per_minute: None,
             metrics: None,
+            max_requests_per_user_per_second: None,
+            request_burst_per_user: None,
         }
     }
 }

@@ -298,6 +298,8 @@ fn start_serving(
         max_concurrent_requests: config.transport.max_concurrent_requests,
         body_timeout: Duration::from_secs(config.transport.body_timeout_secs),
         max_auth_failures_per_minute: config.transport.max_auth_failures_per_minute,
+        max_requests_per_user_per_second: config.transport.max_requests_per_user_per_second,
+        request_burst_per_user: config.transport.request_burst_per_user,
     };
     // Installing twice (a node that waited for its database) shares the first recorder; it
     // fails only if something else took the process-wide slot, which nothing here does.

@@ -28,6 +28,9 @@ pub struct Transport {
     pub body_timeout_secs: u64,
     pub max_auth_failures_per_minute: u32,
     pub metrics: MetricsAccess,
+    /// 0: no limit.
+    pub max_requests_per_user_per_second: u32,
+    pub request_burst_per_user: u32,
 }
 
 impl Default for Transport {
@@ -44,6 +47,8 @@ impl Default for Transport {
             body_timeout_secs: 60,
             max_auth_failures_per_minute: 100,
             metrics: MetricsAccess::Authenticated,
+            max_requests_per_user_per_second: 0,
+            request_burst_per_user: 0,
         }
     }
 }
@@ -97,8 +102,20 @@ impl ServerSection {
                 format!("'server.metrics' must be \"authenticated\", \"public\" or \"off\", not '{text}'")
             })?,
         };
+        let per_second = self.max_requests_per_user_per_second.unwrap_or(0);
+        let burst = self
+            .request_burst_per_user
+            .unwrap_or(per_second.saturating_mul(2));
+        if self.request_burst_per_user.is_some() && per_second == 0 {
+            return Err(
+                "'server.request_burst_per_user' needs 'server.max_requests_per_user_per_second'"
+                    .into(),
+            );
+        }
         Ok(Transport {
             metrics,
+            max_requests_per_user_per_second: per_second,
+            request_burst_per_user: burst,
             tls: tls_files(
                 self.tls_cert.clone(),
                 self.tls_key.clone(),

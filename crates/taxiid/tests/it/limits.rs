@@ -343,3 +343,33 @@ async fn repeated_login_failures_from_one_address_get_429_until_the_minute_is_ov
     let r = Resp::from(get(&other, "Alice-pass").await.unwrap()).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_user_over_their_request_rate_gets_429_and_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[server]\nmax_requests_per_user_per_second = 1\nrequest_burst_per_user = 3\n\
+                  [users]\nalice = \"Alice-pass\"\nbob = \"Bob-pass\"\n";
+    write_files(dir.path(), &[("taxiid.toml", config.to_owned())]);
+    let s = TestServer::start_in(dir, &["-c", "taxiid.toml"], &[]);
+    let as_user = |user: &str, password: &str| {
+        s.bare(reqwest::Method::GET, "/taxii2/")
+            .basic_auth(user, Some(password))
+            .header("Accept", T21)
+    };
+    for _ in 0..3 {
+        let r = as_user("alice", "Alice-pass").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = Resp::from(as_user("alice", "Alice-pass").send().await.unwrap()).await;
+    let body = r.assert_error(429);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(
+        body["description"].as_str().unwrap().contains("faster"),
+        "{body}"
+    );
+    let r = as_user("bob", "Bob-pass").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = as_user("alice", "Alice-pass").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
