@@ -4,7 +4,10 @@
 //! Layout: `dispatch` authenticates, routes (`route`), checks the method and negotiates the
 //! media type; `handlers` holds one module per TAXII resource; `error` renders every failure as
 //! a TAXII error resource; `paging` mints and checks stateless `next` tokens; `layout` keeps the
-//! API roots and discovery resource read from the store for a second.
+//! API roots and discovery resource read from the store for a second. Around them: `listen`
+//! (connections, TLS via `tls`, limits), `access_log` (request id, in-flight cap, log line,
+//! metrics via `telemetry`), `auth`/`token`/`anonymous` (who calls), `failures` and `rate`
+//! (429s), `health` (probes).
 
 use std::sync::Arc;
 use std::time::Duration;
