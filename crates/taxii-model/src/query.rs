@@ -99,8 +99,18 @@ impl Params {
     }
 }
 
+/// Items a `match[…]` list may hold: an expensive query is refused up front (TAXII 2.1
+/// Appendix B) rather than sent to the store as thousands of lookups.
+pub const MAX_LIST_ITEMS: usize = 1000;
+
 /// Splits a comma list; spaces around items are tolerated, empty items are not.
 fn split_list<'a>(name: &str, value: &'a str) -> Result<Vec<&'a str>, QueryError> {
+    if value.split(',').nth(MAX_LIST_ITEMS).is_some() {
+        return Err(invalid(
+            name,
+            format!("more than {MAX_LIST_ITEMS} comma-separated items"),
+        ));
+    }
     value
         .split(',')
         .map(|item| {
@@ -439,6 +449,23 @@ mod tests {
             });
             assert!(r.is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn match_lists_hold_at_most_a_thousand_items() {
+        let ids = |n: usize| {
+            (0..n)
+                .map(|i| format!("indicator--00000000-0000-4000-8000-{i:012}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let filter =
+            |q: String| Params::parse(Some(&q)).and_then(|p| p.filter(FilterSpec::listing()));
+        assert!(filter(format!("match[id]={}", ids(MAX_LIST_ITEMS))).is_ok());
+        let e = filter(format!("match[id]={}", ids(MAX_LIST_ITEMS + 1))).unwrap_err();
+        assert!(e.to_string().contains("more than 1000"), "{e}");
+        let types = vec!["indicator"; MAX_LIST_ITEMS + 1].join(",");
+        assert!(filter(format!("match[type]={types}")).is_err());
     }
 
     #[test]

@@ -1,18 +1,21 @@
-//! The frame around every request: its id, the cap on requests in flight, one log line
-//! (target `taxiid::access`: method, path, status, duration, user, client, request id) and
-//! the request metrics. The id is the client's `X-Request-Id` when it sent a usable one, else
-//! a new one, and is echoed in the response so that a client's report can be matched with the
-//! server's log. (`TAXIID_LOG=info,taxiid::access=off` silences the lines.)
+//! The frame around every request: its id, its client's address (`forwarded`), the cap on
+//! requests in flight, one log line (target `taxiid::access`: method, path, status, duration,
+//! user, client, request id) and the request metrics. The id is the client's `X-Request-Id`
+//! when it sent a usable one, else a new one, and is echoed in the response so that a client's
+//! report can be matched with the server's log. (`TAXIID_LOG=info,taxiid::access=off` silences
+//! the lines.)
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Instant;
 
 use axum::response::IntoResponse;
+use ipnet::IpNet;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
+use crate::forwarded::{ClientAddr, client_address};
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue};
@@ -42,19 +45,22 @@ impl RequestNote {
     }
 }
 
-/// The cap on requests in flight.
+/// What the frame holds across requests: the cap on requests in flight, and the proxies whose
+/// `X-Forwarded-For` is believed.
 #[derive(Clone)]
-pub(crate) struct InFlight {
+pub(crate) struct Frame {
     slots: Arc<Semaphore>,
     limit: usize,
+    proxies: Arc<[IpNet]>,
 }
 
-impl InFlight {
-    pub(crate) fn new(limit: usize) -> Self {
+impl Frame {
+    pub(crate) fn new(limit: usize, proxies: &[IpNet]) -> Self {
         let limit = limit.max(1);
-        InFlight {
+        Frame {
             slots: Arc::new(Semaphore::new(limit)),
             limit,
+            proxies: proxies.into(),
         }
     }
 }
@@ -91,26 +97,33 @@ fn request_id(headers: &HeaderMap) -> String {
         .map_or_else(new_request_id, str::to_owned)
 }
 
-pub(crate) async fn frame(in_flight: &InFlight, req: Request, next: Next) -> Response {
+pub(crate) async fn frame(frame: &Frame, mut req: Request, next: Next) -> Response {
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| client_address(c.0.ip(), req.headers(), &frame.proxies));
+    if let Some(ip) = client {
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
     // A probe always goes through, so that an orchestrator still sees a busy process live.
     let _slot = if crate::health::is_probe(req.uri().path()) {
         None
     } else {
-        match Arc::clone(&in_flight.slots).try_acquire_owned() {
+        match Arc::clone(&frame.slots).try_acquire_owned() {
             Ok(slot) => Some(slot),
             Err(_) => {
-                let limit = in_flight.limit;
+                let limit = frame.limit;
                 let busy = ApiError::Overloaded(format!(
                     "The server is handling as many requests as it may ({limit}); retry shortly."
                 ));
-                return log_request(req, |_| async move { busy.into_response() }).await;
+                return log_request(req, client, |_| async move { busy.into_response() }).await;
             }
         }
     };
-    log_request(req, |req| next.run(req)).await
+    log_request(req, client, |req| next.run(req)).await
 }
 
-async fn log_request<F, Fut>(mut req: Request, run: F) -> Response
+async fn log_request<F, Fut>(mut req: Request, client: Option<IpAddr>, run: F) -> Response
 where
     F: FnOnce(Request) -> Fut,
     Fut: std::future::Future<Output = Response>,
@@ -119,10 +132,6 @@ where
     let id = request_id(req.headers());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let client = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
     let note = RequestNote::default();
     req.extensions_mut().insert(note.clone());
     let mut resp = run(req).await;

@@ -1,9 +1,11 @@
 //! Authentication: HTTP Basic against the configured users and the users kept in the store,
-//! and API tokens (`token.rs`) kept in the store.
+//! API tokens (`token.rs`) kept in the store, and client certificates (`tls.rs`) whose
+//! subject's common name is a user's name.
 //!
 //! A password is either a hash — PHC argon2 (`$argon2id$…`: store users always, config users
-//! optionally), bcrypt (`$2b$…`) or werkzeug's PBKDF2 (`pbkdf2:sha256:ITERATIONS$SALT$HEX`, as
-//! medallion 1.x configurations hold them) — or, for medallion configurations, plaintext.
+//! optionally), bcrypt (`$2b$…`) or werkzeug's (`pbkdf2:sha256:ITERATIONS$SALT$HEX` as medallion
+//! 1.x configurations hold them, `scrypt:N:R:P$SALT$HEX` as werkzeug 2.3+ writes them) — or, for
+//! medallion configurations, plaintext.
 //! Plaintext is compared through SHA-256 digests with a constant-time equality. Hashes are
 //! verified on the blocking pool (they cost milliseconds by design), and successful
 //! verifications are remembered for a few minutes so that a client sending Basic credentials
@@ -24,6 +26,7 @@ use taxii_store::Grant;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::tls::ClientCert;
 use crate::token;
 
 /// The caller: an authenticated user, or an unauthenticated one where a collection's read
@@ -104,19 +107,14 @@ pub fn password_hash_problem(hash: &str) -> Option<String> {
         PasswordHash::new(hash).is_ok_and(|h| h.salt.is_some() && h.hash.is_some())
     } else if looks_like_bcrypt(hash) {
         hash.parse::<bcrypt::HashParts>().is_ok()
-    } else if let Some(rest) = hash.strip_prefix("pbkdf2:") {
-        Werkzeug::parse(rest).is_some()
-    } else if hash.starts_with("scrypt:") {
-        // werkzeug 2.3+'s default; medallion 1.x's werkzeug wrote pbkdf2.
-        return Some(
-            "is a werkzeug scrypt hash, which taxiid does not verify: give an argon2 hash \
-             (taxiid hash-password), bcrypt or werkzeug pbkdf2"
-                .into(),
-        );
+    } else if hash.starts_with("pbkdf2:") || hash.starts_with("scrypt:") {
+        Werkzeug::parse(hash).is_some()
     } else {
         return Some("is not a password hash".into());
     };
-    (!ok).then(|| "is not a valid argon2 (PHC), bcrypt or werkzeug pbkdf2 password hash".to_owned())
+    (!ok).then(|| {
+        "is not a valid argon2 (PHC), bcrypt or werkzeug (pbkdf2, scrypt) password hash".to_owned()
+    })
 }
 
 /// Checks a password against a hash in one of the formats above. A hash that cannot be
@@ -130,59 +128,95 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         })
     } else if looks_like_bcrypt(hash) {
         bcrypt::verify(password, hash).unwrap_or(false)
-    } else if let Some(rest) = hash.strip_prefix("pbkdf2:") {
-        Werkzeug::parse(rest).is_some_and(|w| w.verify(password))
     } else {
-        false
+        Werkzeug::parse(hash).is_some_and(|w| w.verify(password))
     }
 }
 
-/// A werkzeug `generate_password_hash` PBKDF2 hash, after `pbkdf2:`: `DIGEST:ITERATIONS$SALT$HEX`
-/// (the salt is used as its text's bytes).
+/// A werkzeug `generate_password_hash` hash: `METHOD$SALT$HEX`, where METHOD is
+/// `pbkdf2:DIGEST:ITERATIONS` or `scrypt:N:R:P` (the salt is used as its text's bytes).
 struct Werkzeug<'a> {
-    digest: &'a str,
-    iterations: u32,
+    kdf: Kdf,
     salt: &'a str,
     expected_hex: &'a str,
+}
+
+enum Kdf {
+    Pbkdf2Sha256(u32),
+    Pbkdf2Sha512(u32),
+    /// werkzeug's scrypt derives 64 bytes.
+    Scrypt(scrypt::Params),
 }
 
 impl<'a> Werkzeug<'a> {
     /// More iterations than any werkzeug default by far: a configured value above it is an
     /// error rather than minutes of CPU per login.
     const MAX_ITERATIONS: u32 = 10_000_000;
+    /// scrypt's memory is 128·N·R bytes: at most 256 MiB per login (werkzeug's default,
+    /// N=32768 and R=8, takes 32 MiB); its time grows with P as well (werkzeug's is 1).
+    const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
+    const MAX_SCRYPT_P: u32 = 16;
 
-    fn parse(rest: &'a str) -> Option<Werkzeug<'a>> {
-        let (method, salted) = rest.split_once('$')?;
+    fn parse(hash: &'a str) -> Option<Werkzeug<'a>> {
+        let (method, salted) = hash.split_once('$')?;
         let (salt, expected_hex) = salted.split_once('$')?;
-        let (digest, iterations) = method.split_once(':')?;
-        let iterations: u32 = iterations.parse().ok()?;
-        let width = match digest {
-            "sha256" => 64,
-            "sha512" => 128,
+        let parts: Vec<&str> = method.split(':').collect();
+        let (kdf, width) = match parts.as_slice() {
+            ["pbkdf2", digest, iterations] => {
+                let iterations: u32 = iterations.parse().ok()?;
+                if !(1..=Self::MAX_ITERATIONS).contains(&iterations) {
+                    return None;
+                }
+                match *digest {
+                    "sha256" => (Kdf::Pbkdf2Sha256(iterations), 64),
+                    "sha512" => (Kdf::Pbkdf2Sha512(iterations), 128),
+                    _ => return None,
+                }
+            }
+            ["scrypt", n, r, p] => {
+                let (n, r, p): (u64, u32, u32) =
+                    (n.parse().ok()?, r.parse().ok()?, p.parse().ok()?);
+                if n < 2
+                    || !n.is_power_of_two()
+                    || 128 * n * u64::from(r) > Self::MAX_SCRYPT_MEMORY
+                    || p > Self::MAX_SCRYPT_P
+                {
+                    return None;
+                }
+                let log_n = u8::try_from(n.trailing_zeros()).ok()?;
+                (Kdf::Scrypt(scrypt::Params::new(log_n, r, p, 64).ok()?), 128)
+            }
             _ => return None,
         };
         let hex =
             expected_hex.len() == width && expected_hex.bytes().all(|b| b.is_ascii_hexdigit());
-        (hex && !salt.is_empty() && (1..=Self::MAX_ITERATIONS).contains(&iterations)).then_some(
-            Werkzeug {
-                digest,
-                iterations,
-                salt,
-                expected_hex,
-            },
-        )
+        (hex && !salt.is_empty()).then_some(Werkzeug {
+            kdf,
+            salt,
+            expected_hex,
+        })
     }
 
     fn verify(&self, password: &str) -> bool {
         let (pw, salt) = (password.as_bytes(), self.salt.as_bytes());
-        let derived = if self.digest == "sha512" {
-            let mut out = [0u8; 64];
-            pbkdf2::pbkdf2_hmac::<sha2::Sha512>(pw, salt, self.iterations, &mut out);
-            out.to_vec()
-        } else {
-            let mut out = [0u8; 32];
-            pbkdf2::pbkdf2_hmac::<Sha256>(pw, salt, self.iterations, &mut out);
-            out.to_vec()
+        let derived = match &self.kdf {
+            Kdf::Pbkdf2Sha512(iterations) => {
+                let mut out = [0u8; 64];
+                pbkdf2::pbkdf2_hmac::<sha2::Sha512>(pw, salt, *iterations, &mut out);
+                out.to_vec()
+            }
+            Kdf::Pbkdf2Sha256(iterations) => {
+                let mut out = [0u8; 32];
+                pbkdf2::pbkdf2_hmac::<Sha256>(pw, salt, *iterations, &mut out);
+                out.to_vec()
+            }
+            Kdf::Scrypt(params) => {
+                let mut out = [0u8; 64];
+                if scrypt::scrypt(pw, salt, params, &mut out).is_err() {
+                    return false;
+                }
+                out.to_vec()
+            }
         };
         let hex: String = derived.iter().map(|b| format!("{b:02x}")).collect();
         bool::from(
@@ -263,15 +297,40 @@ fn plaintext_matches(expected: &str, given: &str) -> bool {
     bool::from(digest(&[expected.as_bytes()]).ct_eq(&digest(&[given.as_bytes()])))
 }
 
-pub async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+/// The caller of a request with these headers over a connection that presented `cert` (a
+/// verified client certificate). An `Authorization` header, when there is one, decides alone.
+pub async fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    cert: Option<&ClientCert>,
+) -> Result<Principal, ApiError> {
     let unauthorized = || ApiError::Unauthorized {
         realm: app.settings.realm.clone(),
     };
-    let name = match credentials(headers).ok_or_else(unauthorized)? {
-        Credentials::Basic { user, password } => password_login(app, user, &password).await?,
-        Credentials::Token(token) => token_login(app, &token).await?,
+    let name = match (credentials(headers), cert) {
+        (Some(Credentials::Basic { user, password }), _) => {
+            password_login(app, user, &password).await?
+        }
+        (Some(Credentials::Token(token)), _) => token_login(app, &token).await?,
+        (None, Some(cert)) if !headers.contains_key(header::AUTHORIZATION) => {
+            certificate_login(app, cert).await?
+        }
+        (None, _) => None,
     };
     name.map(Principal::user).ok_or_else(unauthorized)
+}
+
+/// The user a client certificate's common name names, when that user exists.
+async fn certificate_login(app: &AppState, cert: &ClientCert) -> Result<Option<String>, ApiError> {
+    let Some(name) = &cert.common_name else {
+        return Ok(None);
+    };
+    Ok(user_exists(app, name).await?.then(|| name.clone()))
+}
+
+/// Whether `name` is a configured user or one kept in the store.
+async fn user_exists(app: &AppState, name: &str) -> Result<bool, ApiError> {
+    Ok(app.settings.users.contains_key(name) || app.store.user(name).await?.is_some())
 }
 
 /// The user, when the password is theirs.
@@ -307,9 +366,7 @@ async fn token_login(app: &AppState, token: &str) -> Result<Option<String>, ApiE
     if !token::accepts(&record, secret, app.clock.now()) {
         return Ok(None);
     }
-    let exists = app.settings.users.contains_key(&record.user)
-        || app.store.user(&record.user).await?.is_some();
-    Ok(exists.then_some(record.user))
+    Ok(user_exists(app, &record.user).await?.then_some(record.user))
 }
 
 #[cfg(test)]
@@ -346,6 +403,10 @@ mod tests {
     // bcrypt (`hashpw(b"bcrypt pass", gensalt(rounds=4))`); the $2a$ one is OpenBSD's test vector.
     const WERKZEUG_SHA256: &str = "pbkdf2:sha256:1000$N7gjlx4cXbSE$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025";
     const WERKZEUG_SHA512: &str = "pbkdf2:sha512:2000$bnc1geFH$8336ff4722546f5549711d3f8025387b82a7183106ddb0ec2f26cc407c05e3b11e798267039ba676335e32f0f1892680cb096bff7691eb9b87460937002e7674";
+    // werkzeug 3.1's default (`generate_password_hash("scrypt pass")`) and a smaller N
+    // (`method="scrypt:16384:8:1", salt_length=8` for "other").
+    const WERKZEUG_SCRYPT: &str = "scrypt:32768:8:1$2eSX04QGnpQnVNWF$2933e9989af87ae16a3021e5b43400c881fc9233c03c7eaf73c05ff170c553671c5f669640668792788c78701e74117d45d11090227f0f32ec29e935fe28dc32";
+    const WERKZEUG_SCRYPT_16K: &str = "scrypt:16384:8:1$7xHa4oyf$d4651aab2c6f71a44c93a7430091dd2d58bc9416714ba29b4a3b0268c0f442e3acb12ce43b29780f450212e9461ad07aa66a34a06addf9cf2054e543fffa4785";
     const BCRYPT_2B: &str = "$2b$04$iiAXiNNcsHgEKgXBlpq.fOxPG4EW6wEdumRcJpzJGJxYFdXeMyW9W";
     const BCRYPT_2A: &str = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
 
@@ -354,6 +415,8 @@ mod tests {
         for (hash, right) in [
             (WERKZEUG_SHA256, "medallion pass"),
             (WERKZEUG_SHA512, "other"),
+            (WERKZEUG_SCRYPT, "scrypt pass"),
+            (WERKZEUG_SCRYPT_16K, "other"),
             (BCRYPT_2B, "bcrypt pass"),
             (BCRYPT_2A, "U*U"),
         ] {
@@ -385,11 +448,21 @@ mod tests {
             assert!(!verify_password(broken, broken), "{broken}");
         }
         assert!(!is_password_hash("plain text"));
-        // werkzeug 3's default format is recognised, so that it is refused, not taken as plaintext.
-        let scrypt = "scrypt:32768:8:1$q8pW1qv8$3b2f0c1e";
-        assert!(is_password_hash(scrypt));
-        assert!(password_hash_problem(scrypt).unwrap().contains("scrypt"));
-        assert!(!verify_password(scrypt, scrypt));
+        // scrypt hashes that are cut short, not a power of two, or would take more than
+        // 256 MiB or 16 rounds per login.
+        let digest = WERKZEUG_SCRYPT.rsplit('$').next().unwrap();
+        for broken in [
+            "scrypt:32768:8:1$q8pW1qv8$3b2f0c1e".to_owned(),
+            format!("scrypt:30000:8:1$salt${digest}"),
+            format!("scrypt:1048576:8:1$salt${digest}"),
+            format!("scrypt:32768:8$salt${digest}"),
+            format!("scrypt:32768:8:0$salt${digest}"),
+            format!("scrypt:32768:8:17$salt${digest}"),
+        ] {
+            assert!(is_password_hash(&broken), "{broken}");
+            assert!(password_hash_problem(&broken).is_some(), "{broken}");
+            assert!(!verify_password(&broken, &broken), "{broken}");
+        }
         // A medallion 3 plaintext password that merely starts like a bcrypt hash stays one.
         assert!(!is_password_hash("$2024Password"));
         assert!(!is_password_hash("$2b$04$short"));
@@ -398,13 +471,13 @@ mod tests {
     #[tokio::test]
     async fn configured_werkzeug_and_bcrypt_users_authenticate() {
         let app = app().await;
-        let erin = authenticate(&app, &basic("erin", "medallion pass")).await;
+        let erin = authenticate(&app, &basic("erin", "medallion pass"), None).await;
         assert_eq!(erin.unwrap().name, "erin");
-        let frank = authenticate(&app, &basic("frank", "bcrypt pass")).await;
+        let frank = authenticate(&app, &basic("frank", "bcrypt pass"), None).await;
         assert_eq!(frank.unwrap().name, "frank");
         for (user, pass) in [("erin", "bcrypt pass"), ("frank", "medallion pass")] {
             assert!(matches!(
-                authenticate(&app, &basic(user, pass)).await,
+                authenticate(&app, &basic(user, pass), None).await,
                 Err(ApiError::Unauthorized { .. })
             ));
         }
@@ -428,7 +501,7 @@ mod tests {
     }
 
     async fn who(app: &AppState, headers: &HeaderMap) -> Option<String> {
-        match authenticate(app, headers).await {
+        match authenticate(app, headers, None).await {
             Ok(p) => Some(p.name),
             Err(ApiError::Unauthorized { .. }) => None,
             Err(e) => panic!("{e}"),
@@ -482,29 +555,29 @@ mod tests {
     #[tokio::test]
     async fn right_passwords_authenticate_plaintext_hashed_and_stored_users() {
         let app = app().await;
-        let p = authenticate(&app, &basic("alice", "s3cret:with:colons"))
+        let p = authenticate(&app, &basic("alice", "s3cret:with:colons"), None)
             .await
             .unwrap();
         assert_eq!(p.name, "alice");
         let enc = base64::engine::general_purpose::STANDARD.encode("alice:s3cret:with:colons");
         assert!(
-            authenticate(&app, &header(&format!("basic  {enc}")))
+            authenticate(&app, &header(&format!("basic  {enc}")), None)
                 .await
                 .is_ok()
         );
         assert!(
-            authenticate(&app, &basic("carol", "carol's pass"))
+            authenticate(&app, &basic("carol", "carol's pass"), None)
                 .await
                 .is_ok()
         );
         // Twice: the second is answered from the cache, and must agree.
         assert!(
-            authenticate(&app, &basic("dave", "dave's pass"))
+            authenticate(&app, &basic("dave", "dave's pass"), None)
                 .await
                 .is_ok()
         );
         assert!(
-            authenticate(&app, &basic("dave", "dave's pass"))
+            authenticate(&app, &basic("dave", "dave's pass"), None)
                 .await
                 .is_ok()
         );
@@ -526,10 +599,61 @@ mod tests {
             header("Basic"),
         ] {
             assert!(matches!(
-                authenticate(&app, &h).await,
+                authenticate(&app, &h, None).await,
                 Err(ApiError::Unauthorized { .. })
             ));
         }
+    }
+
+    #[tokio::test]
+    async fn a_client_certificate_names_its_user_unless_a_header_speaks() {
+        let app = app().await;
+        let cert = |cn: Option<&str>| ClientCert {
+            subject: cn.map_or("O=Partner".into(), |cn| format!("CN={cn}, O=Partner")),
+            common_name: cn.map(str::to_owned),
+        };
+        let as_user = |headers: HeaderMap, c: ClientCert| {
+            let app = app.clone();
+            async move {
+                match authenticate(&app, &headers, Some(&c)).await {
+                    Ok(p) => Some(p.name),
+                    Err(ApiError::Unauthorized { .. }) => None,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        };
+        // A configured user and a store user; unknown names and certificates without a CN
+        // are nobody.
+        assert_eq!(
+            as_user(HeaderMap::new(), cert(Some("alice")))
+                .await
+                .as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            as_user(HeaderMap::new(), cert(Some("dave")))
+                .await
+                .as_deref(),
+            Some("dave")
+        );
+        assert_eq!(as_user(HeaderMap::new(), cert(Some("mallory"))).await, None);
+        assert_eq!(as_user(HeaderMap::new(), cert(None)).await, None);
+        // An Authorization header decides alone: right for its own user, wrong for nobody,
+        // even beside a good certificate.
+        assert_eq!(
+            as_user(basic("carol", "carol's pass"), cert(Some("alice")))
+                .await
+                .as_deref(),
+            Some("carol")
+        );
+        assert_eq!(
+            as_user(basic("carol", "wrong"), cert(Some("alice"))).await,
+            None
+        );
+        assert_eq!(
+            as_user(header("Unknown scheme"), cert(Some("alice"))).await,
+            None
+        );
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! `anonymous` permits goes on), then route, check the method, negotiate, and hand over to the
 //! resource's handler.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use taxii_model::media::{MediaType, negotiate};
@@ -17,9 +17,11 @@ use crate::access_log::RequestNote;
 use crate::anonymous;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
+use crate::forwarded::ClientAddr;
 use crate::handlers;
 use crate::route::{self, Route};
 use crate::telemetry::{self, MetricsAccess};
+use crate::tls::ClientCert;
 
 /// What every handler gets.
 #[derive(Debug)]
@@ -51,6 +53,7 @@ pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Respo
 async fn caller(
     app: &AppState,
     headers: &HeaderMap,
+    cert: Option<&ClientCert>,
     client: Option<IpAddr>,
 ) -> Result<(Principal, Option<ApiError>), ApiError> {
     if let Some(retry_after) = client.and_then(|ip| app.auth_failures.blocked(ip, Instant::now())) {
@@ -59,10 +62,10 @@ async fn caller(
             why: "Too many failed logins from this address",
         });
     }
-    // Without an Authorization header the caller may still read public collections; with one
-    // that fails, never.
-    let has_credentials = headers.contains_key(header::AUTHORIZATION);
-    match auth::authenticate(app, headers).await {
+    // Without an Authorization header or a client certificate the caller may still read
+    // public collections; with one that fails, never.
+    let has_credentials = headers.contains_key(header::AUTHORIZATION) || cert.is_some();
+    match auth::authenticate(app, headers, cert).await {
         Ok(user) => Ok((user, None)),
         Err(e @ ApiError::Unauthorized { .. }) if !has_credentials => {
             Ok((Principal::anonymous(), Some(e)))
@@ -83,14 +86,14 @@ async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
         .get::<RequestNote>()
         .cloned()
         .unwrap_or_default();
-    if let Some(resp) = crate::health::probe(app, req.method(), req.uri().path()).await {
+    if let Some(resp) =
+        crate::health::probe(app.store.as_ref(), req.method(), req.uri().path()).await
+    {
         note.endpoint("health");
         return Ok(resp);
     }
-    let client = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
+    let cert = req.extensions().get::<ClientCert>();
     let metrics = app
         .metrics
         .as_ref()
@@ -98,10 +101,10 @@ async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
     if let Some(m) = metrics {
         note.endpoint("metrics");
         if m.access == MetricsAccess::Public {
-            return Ok(telemetry::render(app, m, req.method()).await);
+            return Ok(telemetry::render(app.store.as_ref(), m, req.method()).await);
         }
     }
-    let (user, refusal) = caller(app, req.headers(), client).await?;
+    let (user, refusal) = caller(app, req.headers(), cert, client).await?;
     if !user.anonymous {
         note.user(&user.name);
         if let Some(wait) = app.user_rates.as_ref().and_then(|r| r.check(&user.name)) {
@@ -114,7 +117,7 @@ async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
     if let Some(m) = metrics {
         return match refusal {
             Some(refusal) => Err(refusal),
-            None => Ok(telemetry::render(app, m, req.method()).await),
+            None => Ok(telemetry::render(app.store.as_ref(), m, req.method()).await),
         };
     }
     let layout = app.layout.get(app.store.as_ref()).await?;

@@ -7,8 +7,8 @@
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use taxii_store::Store;
 
-use crate::AppState;
 use crate::error::ApiError;
 
 const ALLOW: &str = "GET, HEAD, OPTIONS";
@@ -19,13 +19,13 @@ pub(crate) fn is_probe(path: &str) -> bool {
 }
 
 /// The probe's answer when `path` is one, else `None`.
-pub(crate) async fn probe(app: &AppState, method: &Method, path: &str) -> Option<Response> {
+pub(crate) async fn probe(store: &dyn Store, method: &Method, path: &str) -> Option<Response> {
     if !is_probe(path) {
         return None;
     }
     let ready = path == "/readyz";
     Some(match *method {
-        Method::GET | Method::HEAD => answer(app, ready)
+        Method::GET | Method::HEAD => answer(store, ready)
             .await
             .unwrap_or_else(IntoResponse::into_response),
         Method::OPTIONS => {
@@ -38,15 +38,15 @@ pub(crate) async fn probe(app: &AppState, method: &Method, path: &str) -> Option
     })
 }
 
-async fn answer(app: &AppState, ready: bool) -> Result<Response, ApiError> {
+async fn answer(store: &dyn Store, ready: bool) -> Result<Response, ApiError> {
     let body = if ready {
-        app.store.health().await.map_err(|e| {
+        store.health().await.map_err(|e| {
             ApiError::Unavailable(format!(
                 "the {} store does not answer: {e}",
-                app.store.backend()
+                store.backend()
             ))
         })?;
-        json!({"status": "ready", "store": app.store.backend()})
+        json!({"status": "ready", "store": store.backend()})
     } else {
         json!({"status": "live"})
     };

@@ -5,9 +5,10 @@
 //! media type; `handlers` holds one module per TAXII resource; `error` renders every failure as
 //! a TAXII error resource; `paging` mints and checks stateless `next` tokens; `layout` keeps the
 //! API roots and discovery resource read from the store for a second. Around them: `listen`
-//! (connections, TLS via `tls`, limits), `access_log` (request id, in-flight cap, log line,
-//! metrics via `telemetry`), `auth`/`token`/`anonymous` (who calls), `failures` and `rate`
-//! (429s), `health` (probes).
+//! (connections, TLS via `tls`, limits), `access_log` (request id, client address via
+//! `forwarded`, in-flight cap, log line, metrics via `telemetry`), `auth`/`token`/`anonymous`
+//! (who calls), `failures` and `rate` (429s), `health` (probes), `admin` (the admin listener's
+//! service).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,11 +24,13 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 mod access_log;
+mod admin;
 mod anonymous;
 pub mod auth;
 mod dispatch;
 pub mod error;
 pub mod failures;
+mod forwarded;
 mod handlers;
 mod health;
 pub mod layout;
@@ -40,6 +43,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod token;
 
+pub use admin::admin_router;
 pub use layout::LayoutCache;
 pub use settings::Settings;
 
@@ -110,7 +114,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The service: every path goes through one dispatcher, so unknown paths and methods get TAXII
 /// errors too.
 pub fn router(state: AppState) -> Router {
-    let in_flight = access_log::InFlight::new(state.settings.max_concurrent_requests);
+    let frame = access_log::Frame::new(
+        state.settings.max_concurrent_requests,
+        &state.settings.trusted_proxies,
+    );
     let router = Router::new()
         .fallback(dispatch::dispatch)
         .with_state(state)
@@ -126,8 +133,8 @@ pub fn router(state: AppState) -> Router {
     // metrics: each extra `from_fn` layer costs a boxed clone of the service per request.
     router.layer(axum::middleware::from_fn(
         move |req: Request, next: Next| {
-            let in_flight = in_flight.clone();
-            async move { access_log::frame(&in_flight, req, next).await }
+            let frame = frame.clone();
+            async move { access_log::frame(&frame, req, next).await }
         },
     ))
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
@@ -22,7 +23,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
-use crate::tls::Tls;
+use crate::tls::{ClientCert, Tls};
+
+/// HSTS for a year, the usual lifetime.
+const HSTS: &str = "max-age=31536000";
 
 /// Connection limits. Every value has a safe default ([`ConnLimits::default`]).
 #[derive(Debug, Clone)]
@@ -92,7 +96,8 @@ impl Drop for ClientSlot {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then waits for the requests in
-/// flight. Each request carries `ConnectInfo<SocketAddr>` of its client.
+/// flight. Each request carries `ConnectInfo<SocketAddr>` of its client, and the
+/// [`ClientCert`] it presented over TLS, if any.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -137,6 +142,8 @@ pub async fn serve(
         let conn = Conn {
             router: router.clone(),
             peer,
+            client_cert: None,
+            tls: false,
             limits: limits.clone(),
             stop: stop_rx.clone(),
             _done: done_rx.clone(),
@@ -152,7 +159,22 @@ pub async fn serve(
                 let timeout = limits.handshake_timeout;
                 tokio::spawn(async move {
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => conn.run(tls_stream).await,
+                        Ok(Ok(tls_stream)) => {
+                            // Verified by the handshake; only its subject is left to read.
+                            let client_cert = tls_stream
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|chain| chain.first())
+                                .and_then(|der| ClientCert::from_der(der));
+                            Conn {
+                                client_cert,
+                                tls: true,
+                                ..conn
+                            }
+                            .run(tls_stream)
+                            .await
+                        }
                         Ok(Err(e)) => {
                             tracing::debug!(client = %peer, error = %e, "TLS handshake failed")
                         }
@@ -173,6 +195,9 @@ pub async fn serve(
 struct Conn {
     router: Router,
     peer: SocketAddr,
+    client_cert: Option<ClientCert>,
+    /// Served over TLS: responses tell browsers to stay on HTTPS (HSTS).
+    tls: bool,
     limits: ConnLimits,
     stop: watch::Receiver<()>,
     _done: watch::Receiver<()>,
@@ -187,9 +212,24 @@ impl Conn {
     {
         let peer = self.peer;
         let router = self.router.clone();
+        let client_cert = self.client_cert.take();
+        let tls = self.tls;
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(req.map(Body::new))
+            if let Some(cert) = &client_cert {
+                req.extensions_mut().insert(cert.clone());
+            }
+            let answer = router.clone().oneshot(req.map(Body::new));
+            async move {
+                let mut resp = answer.await?;
+                if tls {
+                    resp.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    );
+                }
+                Ok::<_, std::convert::Infallible>(resp)
+            }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder

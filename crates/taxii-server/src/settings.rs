@@ -36,6 +36,8 @@ pub struct Settings {
     /// to `request_burst_per_user`; past it, 429 with `Retry-After`.
     pub max_requests_per_user_per_second: u32,
     pub request_burst_per_user: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (`forwarded`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -55,6 +57,7 @@ impl Settings {
             max_auth_failures_per_minute: 100,
             max_requests_per_user_per_second: 0,
             request_burst_per_user: 0,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -87,6 +90,7 @@ impl fmt::Debug for Settings {
                 &self.max_requests_per_user_per_second,
             )
             .field("request_burst_per_user", &self.request_burst_per_user)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

@@ -6,8 +6,8 @@
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use taxii_store::Store;
 
-use crate::AppState;
 use crate::error::ApiError;
 
 /// Who may read `/metrics`.
@@ -60,10 +60,22 @@ impl Metrics {
     /// Installs the process-wide recorder the `metrics` macros write to, once; later calls
     /// share it. `None` when `access` is `Off`: nothing is recorded or served.
     pub fn install(access: MetricsAccess) -> Result<Option<Metrics>, String> {
-        static HANDLE: std::sync::Mutex<Option<PrometheusHandle>> = std::sync::Mutex::new(None);
         if access == MetricsAccess::Off {
             return Ok(None);
         }
+        Self::recorder().map(|handle| Some(Metrics { handle, access }))
+    }
+
+    /// The same metrics, served to whom `access` says.
+    pub fn with_access(&self, access: MetricsAccess) -> Metrics {
+        Metrics {
+            handle: self.handle.clone(),
+            access,
+        }
+    }
+
+    fn recorder() -> Result<PrometheusHandle, String> {
+        static HANDLE: std::sync::Mutex<Option<PrometheusHandle>> = std::sync::Mutex::new(None);
         let mut slot = HANDLE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -91,7 +103,7 @@ impl Metrics {
                 h
             }
         };
-        Ok(Some(Metrics { handle, access }))
+        Ok(handle)
     }
 }
 
@@ -134,11 +146,11 @@ pub(crate) fn record_server_error(kind: &'static str) {
 
 /// The `/metrics` answer: the store's count first (a failure to count is itself reported as a
 /// server error, and the rest is still served).
-pub(crate) async fn render(app: &AppState, metrics: &Metrics, method: &Method) -> Response {
+pub(crate) async fn render(store: &dyn Store, metrics: &Metrics, method: &Method) -> Response {
     if !matches!(*method, Method::GET | Method::HEAD) {
         return ApiError::MethodNotAllowed { allow: "GET, HEAD" }.into_response();
     }
-    match app.store.count_versions().await {
+    match store.count_versions().await {
         Ok(n) => metrics::gauge!("taxiid_object_versions").set(n as f64),
         Err(e) => {
             tracing::warn!(error = %e, "metrics: the store did not count its objects");

@@ -23,6 +23,8 @@ pub struct EnvOverrides {
     pub admin_password: Option<String>,
     /// `TAXIID_TLS_CERT` and `TAXIID_TLS_KEY` (both or neither).
     pub tls: Option<taxii_server::tls::TlsFiles>,
+    /// `TAXIID_ADMIN_LISTEN`: `HOST:PORT` of the admin listener.
+    pub admin_listen: Option<String>,
 }
 
 impl EnvOverrides {
@@ -78,6 +80,9 @@ impl EnvOverrides {
             get("TAXIID_TLS_KEY").map(PathBuf::from),
             "TAXIID_TLS_CERT and TAXIID_TLS_KEY",
         )?;
+        let admin_listen = get("TAXIID_ADMIN_LISTEN")
+            .map(|a| crate::transport::check_listen_address(&a, "TAXIID_ADMIN_LISTEN"))
+            .transpose()?;
         Ok(EnvOverrides {
             config: get("TAXIID_CONFIG").map(PathBuf::from),
             host: get("TAXIID_HOST"),
@@ -91,6 +96,7 @@ impl EnvOverrides {
             admin_user,
             admin_password: get("TAXIID_ADMIN_PASSWORD"),
             tls,
+            admin_listen,
         })
     }
 }

@@ -77,6 +77,14 @@ pub struct ServerSection {
     pub metrics: Option<String>,
     pub max_requests_per_user_per_second: Option<u32>,
     pub request_burst_per_user: Option<u32>,
+    /// PEM CA certificates that sign client certificates: ask TLS clients for one (mTLS).
+    pub tls_client_ca: Option<PathBuf>,
+    /// "optional" (default: clients without a certificate log in otherwise) or "required".
+    pub tls_client_auth: Option<String>,
+    /// `HOST:PORT` of a second, plain-HTTP listener for probes and metrics only.
+    pub admin_listen: Option<String>,
+    /// Addresses or networks (CIDR) of proxies whose `X-Forwarded-For`/`-Proto` are believed.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl Default for ServerSection {
@@ -97,6 +105,10 @@ impl Default for ServerSection {
             metrics: None,
             max_requests_per_user_per_second: None,
             request_burst_per_user: None,
+            tls_client_ca: None,
+            tls_client_auth: None,
+            admin_listen: None,
+            trusted_proxies: None,
         }
     }
 }

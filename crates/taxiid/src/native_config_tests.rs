@@ -221,7 +221,7 @@ fn wrong_types_and_values_are_refused() {
         ("[users]\nbob = \"$argon2id$garbage\"", "bob"),
         (
             "[users]\nold = \"pbkdf2:sha256$salt$abc\"",
-            "werkzeug pbkdf2",
+            "werkzeug (pbkdf2, scrypt)",
         ),
     ] {
         let e = toml(text).unwrap_err();

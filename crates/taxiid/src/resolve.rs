@@ -499,6 +499,9 @@ fn apply_env(r: &mut Resolved, pg: &mut Option<PgDraft>, over: &EnvOverrides) {
     if let Some(files) = &over.tls {
         r.transport.tls = Some(files.clone());
     }
+    if let Some(address) = &over.admin_listen {
+        r.transport.admin_listen = Some(address.clone());
+    }
     r.admin = AdminAccount {
         user: over.admin_user.clone(),
         password: over.admin_password.clone(),

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::response::IntoResponse;
 use taxii_model::Clock;
 use taxii_server::error::ApiError;
-use taxii_server::telemetry::Metrics;
+use taxii_server::telemetry::{Metrics, MetricsAccess};
 use taxii_server::{AppState, Settings, SystemClock};
 use taxii_store::StoreError;
 use taxii_store::memory::MemoryStore;
@@ -203,6 +203,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Err(e) => return Err(e),
     };
+    if let Some(address) = &config.transport.admin_listen {
+        start_admin_listener(address, &opened).await?;
+    }
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
@@ -265,6 +268,33 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// Binds the admin listener and serves the probes and metrics on it for as long as the
+/// runtime lives (through a shutdown too, so that an orchestrator still sees the process).
+/// It starts before the store is ready: `/healthz` answers and `/readyz` says why not.
+async fn start_admin_listener(address: &str, opened: &Opened) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address} (server.admin_listen): {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the admin listening address: {e}"))?;
+    let metrics = Metrics::install(MetricsAccess::Public).unwrap_or_else(|e| {
+        tracing::error!("{e}; /metrics is not served");
+        None
+    });
+    let service = taxii_server::admin_router(Arc::clone(&opened.store), metrics);
+    eprintln!("taxiid: admin listener on http://{addr} (/healthz, /readyz, /metrics)");
+    tokio::spawn(async move {
+        let forever = std::future::pending::<()>();
+        let limits = taxii_server::listen::ConnLimits::default();
+        if let Err(e) = taxii_server::listen::serve(listener, service, None, limits, forever).await
+        {
+            tracing::error!("the admin listener stopped: {e}");
+        }
+    });
+    Ok(())
+}
+
 /// Makes an opened store ready to serve: copies a pending data file into it if it is new,
 /// then provisions it; returns the `next` cursor key.
 async fn prepare(
@@ -314,6 +344,7 @@ fn start_serving(
         max_auth_failures_per_minute: config.transport.max_auth_failures_per_minute,
         max_requests_per_user_per_second: config.transport.max_requests_per_user_per_second,
         request_burst_per_user: config.transport.request_burst_per_user,
+        trusted_proxies: config.transport.trusted_proxies.clone(),
     };
     // Installing twice (a node that waited for its database) shares the first recorder; it
     // fails only if something else took the process-wide slot, which nothing here does.

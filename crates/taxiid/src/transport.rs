@@ -1,13 +1,15 @@
-//! How the server listens: TLS files, whether plain HTTP may face the network, and the
-//! connection and request limits (native `[server]` keys, `TAXIID_TLS_CERT`/`TAXIID_TLS_KEY`).
+//! How the server listens: TLS files and client certificates, whether plain HTTP may face the
+//! network, trusted proxies, the admin listener, and the connection and request limits (native
+//! `[server]` keys, `TAXIID_TLS_CERT`/`TAXIID_TLS_KEY`, `TAXIID_ADMIN_LISTEN`).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use ipnet::IpNet;
 use taxii_server::listen::ConnLimits;
 use taxii_server::telemetry::MetricsAccess;
-use taxii_server::tls::{Tls, TlsFiles};
+use taxii_server::tls::{ClientAuth, Tls, TlsFiles};
 
 use crate::native_config::ServerSection;
 
@@ -31,6 +33,12 @@ pub struct Transport {
     /// 0: no limit.
     pub max_requests_per_user_per_second: u32,
     pub request_burst_per_user: u32,
+    /// CA certificates of client certificates, and whether a client must present one.
+    pub client_ca: Option<PathBuf>,
+    pub client_cert_required: bool,
+    /// `HOST:PORT` of the admin listener (probes and metrics).
+    pub admin_listen: Option<String>,
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for Transport {
@@ -49,8 +57,39 @@ impl Default for Transport {
             metrics: MetricsAccess::Authenticated,
             max_requests_per_user_per_second: 0,
             request_burst_per_user: 0,
+            client_ca: None,
+            client_cert_required: false,
+            admin_listen: None,
+            trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// Checks a `HOST:PORT` listening address (the host may be a name, or `[v6]`); `what` names
+/// where it came from.
+pub fn check_listen_address(address: &str, what: &str) -> Result<String, String> {
+    let address = address.trim();
+    let port_ok = address
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !port_ok {
+        return Err(format!(
+            "{what} must be HOST:PORT (e.g. 127.0.0.1:9100), not '{address}'"
+        ));
+    }
+    Ok(address.to_owned())
+}
+
+/// A trusted proxy: an address (one host) or a CIDR network.
+fn parse_proxy(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!(
+                "'server.trusted_proxies' holds '{text}', which is neither an address nor a network (CIDR)"
+            )
+        })
 }
 
 /// Both files or neither; `what` names where they came from.
@@ -112,7 +151,34 @@ impl ServerSection {
                     .into(),
             );
         }
+        let client_cert_required = match self.tls_client_auth.as_deref() {
+            None | Some("optional") => false,
+            Some("required") => true,
+            Some(other) => {
+                return Err(format!(
+                    "'server.tls_client_auth' must be \"optional\" or \"required\", not '{other}'"
+                ));
+            }
+        };
+        if self.tls_client_auth.is_some() && self.tls_client_ca.is_none() {
+            return Err("'server.tls_client_auth' needs 'server.tls_client_ca'".into());
+        }
+        let admin_listen = self
+            .admin_listen
+            .as_deref()
+            .map(|a| check_listen_address(a, "'server.admin_listen'"))
+            .transpose()?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .flatten()
+            .map(|p| parse_proxy(p))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Transport {
+            client_ca: self.tls_client_ca.clone(),
+            client_cert_required,
+            admin_listen,
+            trusted_proxies,
             metrics,
             max_requests_per_user_per_second: per_second,
             request_burst_per_user: burst,
@@ -163,16 +229,30 @@ impl Transport {
 }
 
 /// The TLS set-up of the configured files (their errors are start-up errors), or `None` for
-/// plain HTTP, which a native configuration must ask for (`server.plain_http`) on an address
-/// other than loopback; medallion configurations and the defaults only get a warning, as
-/// medallion served plain HTTP everywhere.
+/// plain HTTP, which a native configuration must ask for (`server.plain_http`, or trusted
+/// proxies in front) on an address other than loopback; medallion configurations and the
+/// defaults only get a warning, as medallion served plain HTTP everywhere.
 pub fn prepare_tls(transport: &Transport, host: &str, strict: bool) -> Result<Option<Tls>, String> {
     if let Some(files) = &transport.tls {
-        return Tls::new(files.clone()).map(Some);
+        let client_auth = match &transport.client_ca {
+            None => ClientAuth::None,
+            Some(ca) => ClientAuth::Verify {
+                ca: ca.clone(),
+                required: transport.client_cert_required,
+            },
+        };
+        return Tls::new(files.clone(), client_auth).map(Some);
     }
-    if !transport.plain_http && !is_loopback(host) {
+    if transport.client_ca.is_some() {
+        return Err(
+            "'server.tls_client_ca' asks for client certificates, which need TLS: set server.tls_cert and server.tls_key (or TAXIID_TLS_CERT and TAXIID_TLS_KEY)"
+                .into(),
+        );
+    }
+    let behind_proxy = transport.plain_http || !transport.trusted_proxies.is_empty();
+    if !behind_proxy && !is_loopback(host) {
         let why = format!(
-            "plain HTTP on {host} would send passwords and intelligence over the network unencrypted: set server.tls_cert and server.tls_key (or TAXIID_TLS_CERT and TAXIID_TLS_KEY), or server.plain_http = true behind a TLS-terminating proxy"
+            "plain HTTP on {host} would send passwords and intelligence over the network unencrypted: set server.tls_cert and server.tls_key (or TAXIID_TLS_CERT and TAXIID_TLS_KEY), or server.plain_http = true (or server.trusted_proxies) behind a TLS-terminating proxy"
         );
         if strict {
             return Err(why);
@@ -277,6 +357,67 @@ mod tests {
             },
             "server.tls_cert",
         );
+    }
+
+    #[test]
+    fn client_certificates_admin_listener_and_proxies_are_checked() {
+        let t = ServerSection {
+            tls_client_ca: Some("ca.pem".into()),
+            tls_client_auth: Some("required".into()),
+            admin_listen: Some(" 127.0.0.1:9100 ".into()),
+            trusted_proxies: Some(vec!["10.0.0.0/8".into(), "::1".into(), "192.0.2.7".into()]),
+            ..Default::default()
+        }
+        .transport()
+        .unwrap();
+        assert!(t.client_cert_required);
+        assert_eq!(t.admin_listen.as_deref(), Some("127.0.0.1:9100"));
+        let shown: Vec<String> = t.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "::1/128", "192.0.2.7/32"]);
+        let bad = |keys: ServerSection, key: &str| {
+            let e = keys.transport().unwrap_err();
+            assert!(e.contains(key), "{e}");
+        };
+        bad(
+            ServerSection {
+                tls_client_auth: Some("required".into()),
+                ..Default::default()
+            },
+            "server.tls_client_ca",
+        );
+        bad(
+            ServerSection {
+                tls_client_ca: Some("ca.pem".into()),
+                tls_client_auth: Some("sometimes".into()),
+                ..Default::default()
+            },
+            "server.tls_client_auth",
+        );
+        for address in ["9100", "localhost", ":9100", "127.0.0.1:99999"] {
+            bad(
+                ServerSection {
+                    admin_listen: Some(address.into()),
+                    ..Default::default()
+                },
+                "server.admin_listen",
+            );
+        }
+        bad(
+            ServerSection {
+                trusted_proxies: Some(vec!["proxy.example.org".into()]),
+                ..Default::default()
+            },
+            "server.trusted_proxies",
+        );
+        // Client certificates need TLS; trusted proxies stand for a TLS-terminating proxy.
+        let e = prepare_tls(&t, "127.0.0.1", true).unwrap_err();
+        assert!(e.contains("server.tls_cert"), "{e}");
+        let proxied = Transport {
+            trusted_proxies: t.trusted_proxies,
+            ..Transport::default()
+        };
+        assert!(prepare_tls(&proxied, "0.0.0.0", true).unwrap().is_none());
+        assert!(prepare_tls(&Transport::default(), "0.0.0.0", true).is_err());
     }
 
     #[test]

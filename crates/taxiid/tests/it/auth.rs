@@ -126,19 +126,23 @@ async fn http_basic_authenticates_every_configured_user() {
 
 #[tokio::test]
 async fn medallion_1_werkzeug_and_bcrypt_password_hashes_authenticate() {
-    // Hashes as medallion 1.x (werkzeug) and other servers (bcrypt) keep them, in a medallion
-    // configuration; a plaintext password that starts like a bcrypt hash stays plaintext.
+    // Hashes as medallion 1.x (werkzeug pbkdf2), later werkzeug (scrypt) and other servers
+    // (bcrypt) keep them, in a medallion configuration; a plaintext password that starts like
+    // a bcrypt hash stays plaintext.
     let s = TestServer::medallion_with(|c| {
         c["users"] = json!({
             "old": "pbkdf2:sha256:1000$N7gjlx4cXbSE$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025",
             "crypt": "$2b$04$iiAXiNNcsHgEKgXBlpq.fOxPG4EW6wEdumRcJpzJGJxYFdXeMyW9W",
             "plain": "$2024Password",
+            "newer": "scrypt:32768:8:1$2eSX04QGnpQnVNWF$2933e9989af87ae16a3021e5b43400c881fc9233c03c7eaf73c05ff170c553671c5f669640668792788c78701e74117d45d11090227f0f32ec29e935fe28dc32",
         })
     });
     for (user, password, status) in [
         ("old", "medallion pass", 200),
         ("crypt", "bcrypt pass", 200),
         ("plain", "$2024Password", 200),
+        ("newer", "scrypt pass", 200),
+        ("newer", "scrypt pass ", 401),
         (
             "old",
             "pbkdf2:sha256:1000$N7gjlx4cXbSE$0274a3730b5edf97e393c62c279b768dae5c9039483aee1042bd909501cdd025",

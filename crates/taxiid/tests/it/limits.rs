@@ -311,16 +311,18 @@ async fn sigterm_during_an_add_finishes_it_and_the_objects_are_kept() {
     );
 }
 
+/// A client whose connections come from `ip` (a loopback address).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn repeated_login_failures_from_one_address_get_429_until_the_minute_is_over() {
     let s = start("max_auth_failures_per_minute = 3");
-    let from = |ip: &str| {
-        reqwest::Client::builder()
-            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
-            .build()
-            .unwrap()
-    };
-    let attacker = from("127.0.0.1");
+    let attacker = client_from("127.0.0.1");
     let get = |client: &reqwest::Client, password: &str| {
         client
             .get(s.url("/taxii2/"))
@@ -339,8 +341,76 @@ async fn repeated_login_failures_from_one_address_get_429_until_the_minute_is_ov
     let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     // Another address is not affected.
-    let other = from("127.0.0.2");
+    let other = client_from("127.0.0.2");
     let r = Resp::from(get(&other, "Alice-pass").await.unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_match_list_of_more_than_a_thousand_items_is_400_not_a_thousand_lookups() {
+    // Request heads big enough to carry the list, so that the list limit is what answers.
+    let s = start("max_header_bytes = 131072");
+    let ids = |n: usize| {
+        (0..n)
+            .map(|i| format!("indicator--00000000-0000-4000-8000-{i:012}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let r = s.get(&format!("{OBJECTS}?match[id]={}", ids(1000))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = s
+        .get(&format!("{OBJECTS}?match[id]={}", ids(1001)))
+        .await
+        .assert_error(400);
+    let description = body["description"].as_str().unwrap();
+    assert!(description.contains("match[id]"), "{description}");
+    assert!(description.contains("more than 1000"), "{description}");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let s = start("max_auth_failures_per_minute = 2\ntrusted_proxies = [\"127.0.0.1\"]");
+    let (proxy, stranger) = (client_from("127.0.0.1"), client_from("127.0.0.2"));
+    let get = |client: &reqwest::Client, forwarded_for: &str, password: &str| {
+        client
+            .get(s.url("/taxii2/"))
+            .basic_auth("alice", Some(password))
+            .header("Accept", T21)
+            .header("X-Forwarded-For", forwarded_for)
+            // A request id the log line can be found by.
+            .header(
+                "X-Request-Id",
+                format!("{}-{password}", forwarded_for.replace(", ", "_")),
+            )
+            .send()
+    };
+    // Through the proxy, one forwarded client locks itself out...
+    for _ in 0..2 {
+        let r = Resp::from(get(&proxy, "6.6.6.6, 198.51.100.7", "guess").await.unwrap()).await;
+        r.assert_error(401);
+    }
+    let r = Resp::from(get(&proxy, "198.51.100.7", "Alice-pass").await.unwrap()).await;
+    r.assert_error(429);
+    // ...and not the proxy's other clients, nor the proxy itself.
+    let r = Resp::from(get(&proxy, "198.51.100.8", "Alice-pass").await.unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // The access line names the forwarded client, not what it claimed further left.
+    let line = crate::observability::line_with(&s, &["198.51.100.8-Alice-pass"]).await;
+    assert!(line.contains("client=198.51.100.8"), "{line}");
+    let line = crate::observability::line_with(&s, &["6.6.6.6_198.51.100.7-guess"]).await;
+    assert!(line.contains("client=198.51.100.7"), "{line}");
+
+    // From an address that is not a trusted proxy the header is ignored: its failures are
+    // its own, whatever it claims.
+    for claimed in ["198.51.100.9", "198.51.100.10"] {
+        let r = Resp::from(get(&stranger, claimed, "guess").await.unwrap()).await;
+        r.assert_error(401);
+    }
+    let r = Resp::from(get(&stranger, "198.51.100.11", "Alice-pass").await.unwrap()).await;
+    r.assert_error(429);
+    let line = crate::observability::line_with(&s, &["198.51.100.9-guess"]).await;
+    assert!(line.contains("client=127.0.0.2"), "{line}");
+    let r = Resp::from(get(&proxy, "198.51.100.9", "Alice-pass").await.unwrap()).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 

@@ -17,6 +17,7 @@ mod helpers;
 mod limits;
 mod manifest;
 mod medallion;
+mod mtls;
 mod native_config;
 mod negotiation;
 mod object;

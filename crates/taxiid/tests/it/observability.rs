@@ -14,7 +14,7 @@ fn log_of(s: &TestServer) -> Vec<String> {
 }
 
 /// Waits a moment for a log line containing every needle (the server logs after answering).
-async fn line_with(s: &TestServer, needles: &[&str]) -> String {
+pub(crate) async fn line_with(s: &TestServer, needles: &[&str]) -> String {
     for _ in 0..50 {
         if let Some(line) = log_of(s)
             .into_iter()
@@ -207,4 +207,77 @@ async fn metrics_can_be_public_or_off() {
         let r = s.req(Method::GET, "/metrics").send().await.unwrap();
         assert_eq!(r.status(), admin, "{setting}");
     }
+}
+
+/// The admin listener's base URL, from the line the server prints when it binds it.
+fn admin_base(s: &TestServer) -> String {
+    log_of(s)
+        .iter()
+        .find_map(|l| l.strip_prefix("taxiid: admin listener on "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no admin listener: {:#?}", log_of(s)))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_admin_listener_serves_probes_and_metrics_without_credentials_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    // Metrics off on the main listener: the admin listener still records and serves them.
+    let config = "[server]\nmetrics = \"off\"\nadmin_listen = \"127.0.0.1:0\"\n\
+                  [users]\nadmin = \"Password0\"\n";
+    std::fs::write(dir.path().join("taxiid.toml"), config).unwrap();
+    let s = TestServer::start_in(dir, &["-c", "taxiid.toml"], &[]);
+    let admin = admin_base(&s);
+    assert_ne!(admin, s.base);
+    let plain = reqwest::Client::new();
+    let get = |path: &str| {
+        let url = format!("{admin}{path}");
+        let plain = plain.clone();
+        async move { Resp::from(plain.get(url).send().await.unwrap()).await }
+    };
+
+    let live = get("/healthz").await;
+    assert_eq!(live.status, 200);
+    assert_eq!(live.json(), serde_json::json!({"status": "live"}));
+    let ready = get("/readyz").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(
+        ready.json(),
+        serde_json::json!({"status": "ready", "store": "sqlite"})
+    );
+
+    assert_eq!(s.get("/taxii2/").await.status, 200);
+    let metrics = get("/metrics").await;
+    assert_eq!(metrics.status, 200, "{}", metrics.text);
+    assert_eq!(
+        metrics.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let requests = r#"taxiid_requests_total{endpoint="discovery",method="GET",status="200"}"#;
+    assert_eq!(
+        sample(&metrics.text, requests),
+        Some(1.0),
+        "{}",
+        metrics.text
+    );
+    // The admin listener's own requests are not counted.
+    assert!(
+        !metrics.text.contains(r#"endpoint="health""#),
+        "{}",
+        metrics.text
+    );
+
+    // Nothing of TAXII there, and the main listener keeps metrics off.
+    let taxii = get("/taxii2/").await;
+    let body = taxii.assert_error(404);
+    assert!(
+        body["description"]
+            .as_str()
+            .unwrap()
+            .contains("/healthz, /readyz and /metrics only"),
+        "{body}"
+    );
+    assert_eq!(s.get("/metrics").await.status, 404);
+    let r = plain.post(format!("{admin}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
 }
