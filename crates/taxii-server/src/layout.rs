@@ -3,9 +3,10 @@
 //! before its own.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use parking_lot::RwLock;
 use serde_json::{Map, Value};
 use taxii_store::{ApiRootRecord, Store, StoreResult};
@@ -21,6 +22,9 @@ pub const LAYOUT_TTL: Duration = Duration::from_secs(1);
 pub struct Layout {
     pub roots: Vec<ApiRootRecord>,
     pub discovery: Option<Map<String, Value>>,
+    /// The discovery response body, rendered by the first request that needs it and reused
+    /// while this layout is: discovery is the most frequent request of many clients.
+    pub discovery_body: OnceLock<Bytes>,
 }
 
 impl Layout {
@@ -29,6 +33,7 @@ impl Layout {
         Ok(Layout {
             roots: store.api_roots().await?,
             discovery: store.discovery().await?,
+            discovery_body: OnceLock::new(),
         })
     }
 }

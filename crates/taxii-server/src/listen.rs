@@ -6,15 +6,16 @@
 //! connection bounds, so taxiid drives hyper itself.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
@@ -95,12 +96,39 @@ impl Drop for ClientSlot {
     }
 }
 
+/// Any service that answers every request (an axum `Router`, or the binary's start-up gate).
+pub trait HttpService:
+    tower::Service<
+        axum::http::Request<Body>,
+        Response = Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> HttpService for S where
+    S: tower::Service<
+            axum::http::Request<Body>,
+            Response = Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then waits for the requests in
 /// flight. Each request carries `ConnectInfo<SocketAddr>` of its client, and the
 /// [`ClientCert`] it presented over TLS, if any.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: impl HttpService,
     tls: Option<Tls>,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -192,8 +220,8 @@ pub async fn serve(
 }
 
 /// One accepted connection and what it holds until it ends.
-struct Conn {
-    router: Router,
+struct Conn<S> {
+    router: S,
     peer: SocketAddr,
     client_cert: Option<ClientCert>,
     /// Served over TLS: responses tell browsers to stay on HTTPS (HSTS).
@@ -205,10 +233,10 @@ struct Conn {
     _slot: ClientSlot,
 }
 
-impl Conn {
-    async fn run<S>(mut self, stream: S)
+impl<S: HttpService> Conn<S> {
+    async fn run<T>(mut self, stream: T)
     where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let peer = self.peer;
         let router = self.router.clone();
@@ -228,7 +256,7 @@ impl Conn {
                         HeaderValue::from_static(HSTS),
                     );
                 }
-                Ok::<_, std::convert::Infallible>(resp)
+                Ok::<_, Infallible>(resp)
             }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();

@@ -63,37 +63,53 @@ fn init_logging(cli: &Cli) -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
-async fn shutdown_signal() {
+/// Registers the SIGTERM and SIGINT handlers now, and resolves on the first of them. Called
+/// before the server says it listens: a signal sent right after must stop it gracefully,
+/// not kill it with the default action because no handler was registered yet.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let (mut term, mut interrupt) = {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            tokio::select! {
+                () = next(term.as_mut()) => {}
+                () = next(interrupt.as_mut()) => {}
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// SIGUSR1 saves the memory store to its data file on request.
 fn spawn_save_on_signal(store: Arc<MemoryStore>, path: PathBuf) {
+    // Registered before the task runs, so that an early SIGUSR1 is not the default "terminate".
+    #[cfg(unix)]
+    let Ok(mut usr1) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+    else {
+        return;
+    };
     #[cfg(unix)]
     tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
-            return;
-        };
         while usr1.recv().await.is_some() {
             match save_data_file(&store, &path) {
                 Ok(()) => tracing::info!(file = %path.display(), "saved the data file"),
@@ -212,21 +228,23 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    eprintln!("taxiid: listening on {scheme}://{addr} (discovery at {scheme}://{addr}/taxii2/)");
+    // Every signal handler is in place before the line that tells the world we listen.
+    let stop = shutdown_signal();
     if let Some(tls) = &tls {
         transport::spawn_tls_reload(tls.clone());
     }
     if let Some((store, path)) = &opened.saveable {
         spawn_save_on_signal(Arc::clone(store), path.clone());
     }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    eprintln!("taxiid: listening on {scheme}://{addr} (discovery at {scheme}://{addr}/taxii2/)");
     // A failure once the database answers (other than its absence) stops the server, as it
     // would have at start-up.
     let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<String>();
     let (fatal_seen_tx, fatal_seen_rx) = tokio::sync::oneshot::channel::<String>();
     let shutdown = async move {
         tokio::select! {
-            () = shutdown_signal() => {}
+            () = stop => {}
             Ok(e) = fatal_rx => {
                 let _ = fatal_seen_tx.send(e);
             }
@@ -234,7 +252,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     };
     let serving = taxii_server::listen::serve(
         listener,
-        gated(Arc::clone(&ready)),
+        Gate(Arc::clone(&ready)),
         tls,
         config.transport.conn_limits(),
         shutdown,
@@ -415,23 +433,35 @@ async fn wait_for_database(
 }
 
 /// The service, once `ready` holds it; until then every request gets a TAXII 503 error with
-/// `Retry-After`.
-fn gated(ready: Arc<OnceLock<Router>>) -> Router {
-    Router::new().fallback(move |request: axum::extract::Request| {
-        let ready = Arc::clone(&ready);
-        async move {
-            match ready.get() {
-                Some(service) => match service.clone().oneshot(request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                },
-                None => {
-                    ApiError::Unavailable("the database has not answered since start-up".into())
-                        .into_response()
-                }
+/// `Retry-After`. A plain service rather than a `Router` with a fallback: that would route
+/// every request twice.
+#[derive(Clone)]
+struct Gate(Arc<OnceLock<Router>>);
+
+impl tower::Service<axum::extract::Request> for Gate {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        match self.0.get() {
+            Some(service) => Box::pin(service.clone().oneshot(request)),
+            None => {
+                let refusal =
+                    ApiError::Unavailable("the database has not answered since start-up".into());
+                Box::pin(std::future::ready(Ok(refusal.into_response())))
             }
         }
-    })
+    }
 }
 
 fn hash_password(password: Option<String>) -> Result<(), String> {

@@ -270,10 +270,10 @@ fn modified(files: &TlsFiles) -> [Option<SystemTime>; 2] {
 /// few seconds), for as long as the runtime lives. A failed reload keeps the certificate in
 /// use and says why.
 pub fn spawn_tls_reload(tls: Tls) {
+    // Registered before the task runs, so that an early SIGHUP is not the default "terminate".
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let mut hangup =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut tick = tokio::time::interval(RELOAD_CHECK_EVERY);
         let mut seen = modified(tls.files());
         loop {

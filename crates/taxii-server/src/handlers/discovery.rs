@@ -1,15 +1,23 @@
 //! `GET /taxii2/`: the stored discovery resource (as a medallion data file holds it), or one
 //! generated from the API roots.
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use super::json;
 use crate::dispatch::Ctx;
+use crate::error::taxii_response;
 use crate::layout::Layout;
 
 pub(crate) fn get(ctx: &Ctx<'_>, layout: &Layout) -> Response {
+    let body = layout
+        .discovery_body
+        .get_or_init(|| Bytes::from(render(ctx, layout)));
+    taxii_response(StatusCode::OK, body.clone())
+}
+
+fn render(ctx: &Ctx<'_>, layout: &Layout) -> String {
     let doc = match &layout.discovery {
         Some(stored) => stored.clone(),
         None => {
@@ -33,5 +41,5 @@ pub(crate) fn get(ctx: &Ctx<'_>, layout: &Layout) -> Response {
             d
         }
     };
-    json(StatusCode::OK, Value::Object(doc).to_string())
+    Value::Object(doc).to_string()
 }
