@@ -176,9 +176,10 @@ impl<'a> Werkzeug<'a> {
             ["scrypt", n, r, p] => {
                 let (n, r, p): (u64, u32, u32) =
                     (n.parse().ok()?, r.parse().ok()?, p.parse().ok()?);
+                let memory = n.checked_mul(128).and_then(|m| m.checked_mul(u64::from(r)));
                 if n < 2
                     || !n.is_power_of_two()
-                    || 128 * n * u64::from(r) > Self::MAX_SCRYPT_MEMORY
+                    || memory.is_none_or(|m| m > Self::MAX_SCRYPT_MEMORY)
                     || p > Self::MAX_SCRYPT_P
                 {
                     return None;
@@ -455,6 +456,7 @@ mod tests {
             "scrypt:32768:8:1$q8pW1qv8$3b2f0c1e".to_owned(),
             format!("scrypt:30000:8:1$salt${digest}"),
             format!("scrypt:1048576:8:1$salt${digest}"),
+            format!("scrypt:1152921504606846976:8:1$salt${digest}"),
             format!("scrypt:32768:8$salt${digest}"),
             format!("scrypt:32768:8:0$salt${digest}"),
             format!("scrypt:32768:8:17$salt${digest}"),
