@@ -229,13 +229,7 @@ pub async fn describe(plan: &StorePlan, layout: &Layout, now: Timestamp) -> Resu
             };
             parts.push(format!("sqlite store at {} ({state})", path.display()));
             if let Some(seed) = seed {
-                let store = load_data_file(seed, now)?;
-                require_api_roots(&store, seed).await?;
-                parts.push(format!(
-                    "seeded when new from {}: {}",
-                    seed.display(),
-                    summary(&store).await?
-                ));
+                parts.push(describe_seed(seed, now).await?);
             }
         }
         StorePlan::Postgres(pg) => {
@@ -247,13 +241,7 @@ pub async fn describe(plan: &StorePlan, layout: &Layout, now: Timestamp) -> Resu
                 probe(pg).await
             ));
             if let Some(seed) = &pg.seed {
-                let store = load_data_file(seed, now)?;
-                require_api_roots(&store, seed).await?;
-                parts.push(format!(
-                    "seeded when new from {}: {}",
-                    seed.display(),
-                    summary(&store).await?
-                ));
+                parts.push(describe_seed(seed, now).await?);
             }
         }
     }
@@ -265,6 +253,17 @@ pub async fn describe(plan: &StorePlan, layout: &Layout, now: Timestamp) -> Resu
         ));
     }
     Ok(parts.join("; "))
+}
+
+/// What a new database would be filled with: the data file, checked as a start would.
+async fn describe_seed(seed: &Path, now: Timestamp) -> Result<String, String> {
+    let store = load_data_file(seed, now)?;
+    require_api_roots(&store, seed).await?;
+    Ok(format!(
+        "seeded when new from {}: {}",
+        seed.display(),
+        summary(&store).await?
+    ))
 }
 
 /// "N API root(s), M collection(s)".

@@ -46,17 +46,16 @@ pub(crate) async fn stored_ids(s: &TestServer, collection_path: &str) -> BTreeSe
     }
 }
 
-#[tokio::test]
-async fn acknowledged_adds_survive_sigkill_and_no_envelope_is_half_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = TestServer::start_in(dir, &[], &ADMIN_ENV);
-    let collection = "/api1/collections/default/".to_owned();
-    // Four writers post envelopes of 50 objects as fast as they can; the server is killed
-    // while they do.
-    let base = s.base.clone();
+/// Four writers post envelopes of 50 objects to `objects_url` as fast as they can, and `s` is
+/// killed (SIGKILL: no shutdown code runs) while they do. Returns the envelopes each writer
+/// saw acknowledged.
+pub(crate) async fn ingest_until_killed(
+    s: &mut TestServer,
+    objects_url: String,
+) -> BTreeMap<u32, Vec<u32>> {
     let mut writers = Vec::new();
     for w in 0..4u32 {
-        let url = format!("{base}{collection}objects/");
+        let url = objects_url.clone();
         writers.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
             let mut acknowledged = Vec::new();
@@ -80,7 +79,7 @@ async fn acknowledged_adds_survive_sigkill_and_no_envelope_is_half_stored() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    s.kill(); // SIGKILL: no shutdown code runs
+    s.kill();
     let mut acknowledged: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     for t in writers {
         let (w, acks) = t.await.unwrap();
@@ -91,16 +90,16 @@ async fn acknowledged_adds_survive_sigkill_and_no_envelope_is_half_stored() {
         total >= 4,
         "too few envelopes were acknowledged to test anything: {total}"
     );
+    acknowledged
+}
 
-    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
-    drop(s);
-    let s = TestServer::start_in(dir, &[], &ADMIN_ENV);
-    assert!(
-        s.generated_password.is_none(),
-        "a restart must not create a new admin"
-    );
-    let ids = stored_ids(&s, &collection).await;
-    for (w, acks) in &acknowledged {
+/// Every acknowledged object is among `ids`, and whatever else was stored (an envelope
+/// committed but not yet answered) is a whole envelope.
+pub(crate) fn assert_acknowledged_kept_and_envelopes_whole(
+    ids: &BTreeSet<String>,
+    acknowledged: &BTreeMap<u32, Vec<u32>>,
+) {
+    for (w, acks) in acknowledged {
         for e in acks {
             for n in 0..50 {
                 let id = indicator(*w, *e, n)["id"].as_str().unwrap().to_owned();
@@ -108,9 +107,8 @@ async fn acknowledged_adds_survive_sigkill_and_no_envelope_is_half_stored() {
             }
         }
     }
-    // Whatever else was stored (an envelope committed but not yet answered) is whole.
     let mut per_envelope: BTreeMap<String, usize> = BTreeMap::new();
-    for id in &ids {
+    for id in ids {
         *per_envelope.entry(id[..25].to_owned()).or_default() += 1;
     }
     assert!(
@@ -121,6 +119,25 @@ async fn acknowledged_adds_survive_sigkill_and_no_envelope_is_half_stored() {
             .filter(|(_, n)| **n != 50)
             .collect::<Vec<_>>()
     );
+}
+
+#[tokio::test]
+async fn acknowledged_adds_survive_sigkill_and_no_envelope_is_half_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = TestServer::start_in(dir, &[], &ADMIN_ENV);
+    let collection = "/api1/collections/default/".to_owned();
+    let url = s.url(&format!("{collection}objects/"));
+    let acknowledged = ingest_until_killed(&mut s, url).await;
+
+    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    drop(s);
+    let s = TestServer::start_in(dir, &[], &ADMIN_ENV);
+    assert!(
+        s.generated_password.is_none(),
+        "a restart must not create a new admin"
+    );
+    let ids = stored_ids(&s, &collection).await;
+    assert_acknowledged_kept_and_envelopes_whole(&ids, &acknowledged);
 }
 
 /// GET answers worth comparing between two servers holding the same data.

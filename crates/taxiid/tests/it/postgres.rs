@@ -7,13 +7,16 @@
 //! one for tests that only need a fresh database, a cluster of its own for the test that
 //! stops and starts its server.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use taxii_testkit::PgCluster;
 
-use crate::durability::{ADMIN_ENV, indicator, probe_paths, stored_ids};
+use crate::durability::{
+    ADMIN_ENV, assert_acknowledged_kept_and_envelopes_whole, indicator, ingest_until_killed,
+    probe_paths, stored_ids,
+};
 use crate::general::run_to_exit;
 use crate::helpers::*;
 
@@ -175,67 +178,12 @@ async fn a_status_created_on_one_node_is_read_on_the_other() {
 #[tokio::test]
 async fn killing_a_node_mid_ingest_loses_nothing_it_acknowledged() {
     let (mut a, b) = two_nodes();
-    // Four writers post envelopes of 50 objects to A as fast as they can; A is killed while
-    // they do; B then serves every acknowledged object, and only whole envelopes.
+    // A is killed mid-ingest; B then serves every acknowledged object, and only whole
+    // envelopes.
     let url = a.url(&objects_path());
-    let mut writers = Vec::new();
-    for w in 0..4u32 {
-        let url = url.clone();
-        writers.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            let mut acknowledged = Vec::new();
-            for e in 0..10_000u32 {
-                let objects: Vec<Value> = (0..50).map(|n| indicator(w, e, n)).collect();
-                let sent = client
-                    .post(&url)
-                    .basic_auth("admin", Some("Password0"))
-                    .header("Accept", T21)
-                    .header("Content-Type", T21)
-                    .body(json!({ "objects": objects }).to_string())
-                    .send()
-                    .await;
-                match sent {
-                    Ok(r) if r.status() == 202 => acknowledged.push(e),
-                    Ok(r) => panic!("unexpected status {}", r.status()),
-                    Err(_) => break, // the node is gone
-                }
-            }
-            (w, acknowledged)
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    a.kill(); // SIGKILL: no shutdown code runs
-    let mut acknowledged: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for t in writers {
-        let (w, acks) = t.await.unwrap();
-        acknowledged.insert(w, acks);
-    }
-    let total: usize = acknowledged.values().map(Vec::len).sum();
-    assert!(
-        total >= 4,
-        "too few envelopes were acknowledged to test anything: {total}"
-    );
+    let acknowledged = ingest_until_killed(&mut a, url).await;
     let ids = stored_ids(&b, COLLECTION).await;
-    for (w, acks) in &acknowledged {
-        for e in acks {
-            for n in 0..50 {
-                let id = indicator(*w, *e, n)["id"].as_str().unwrap().to_owned();
-                assert!(ids.contains(&id), "acknowledged object {id} was lost");
-            }
-        }
-    }
-    let mut per_envelope: BTreeMap<String, usize> = BTreeMap::new();
-    for id in &ids {
-        *per_envelope.entry(id[..25].to_owned()).or_default() += 1;
-    }
-    assert!(
-        per_envelope.values().all(|n| *n == 50),
-        "half-stored envelopes: {:?}",
-        per_envelope
-            .iter()
-            .filter(|(_, n)| **n != 50)
-            .collect::<Vec<_>>()
-    );
+    assert_acknowledged_kept_and_envelopes_whole(&ids, &acknowledged);
 }
 
 #[tokio::test]
