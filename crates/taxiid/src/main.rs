@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod copy;
 mod env_overrides;
+mod log_writer;
 mod native_config;
 mod postgres_url;
 mod provision;

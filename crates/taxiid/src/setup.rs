@@ -27,11 +27,9 @@ const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// How often it says that it is still waiting.
 const WAITING_NOTICE_EVERY: Duration = Duration::from_secs(60);
 
-/// Sets up the log. Lines go to stderr through a writer thread that batches them into few
-/// writes, so that a request's access line costs no system call of its own (that was ~7% of
-/// a small request's CPU). The returned guard flushes what is queued when dropped: keep it
-/// until the process is done.
-fn init_logging(cli: &Cli) -> tracing_appender::non_blocking::WorkerGuard {
+/// Sets up the log (stderr, see `log_writer`). The returned guard writes out buffered access
+/// lines when dropped: keep it until the process is done.
+fn init_logging(cli: &Cli) -> crate::log_writer::FlushOnDrop {
     let level = if cli.debug_mode {
         "debug"
     } else {
@@ -44,15 +42,7 @@ fn init_logging(cli: &Cli) -> tracing_appender::non_blocking::WorkerGuard {
     };
     let filter = EnvFilter::try_from_env("TAXIID_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     use std::io::IsTerminal;
-    // Not lossy: when the queue is full a request waits for the writer rather than dropping
-    // a line (audit lines must not go missing).
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("taxiid-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = crate::log_writer::StderrLog::start();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
