@@ -2,6 +2,7 @@
 //! parameters, STIX object heads and version selection. Every store and the HTTP layer share
 //! these, so a rule is written once.
 
+pub mod items;
 pub mod json;
 pub mod media;
 pub mod object;

@@ -10,6 +10,12 @@
 /// `application/taxii+json;version=2.1`, the label of every TAXII 2.1 response.
 pub const TAXII_21: &str = "application/taxii+json;version=2.1";
 
+/// The TAXII 2.0 resource type, spelt as the 2.0 specification and its clients write it.
+pub const TAXII_20: &str = "application/vnd.oasis.taxii+json; version=2.0";
+
+/// The STIX 2.0 type: TAXII 2.0's Get Objects answers and Add Objects bodies (a STIX bundle).
+pub const STIX_20: &str = "application/vnd.oasis.stix+json; version=2.0";
+
 /// A concrete media type the server can produce or consume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MediaType {
@@ -25,6 +31,16 @@ impl MediaType {
         type_: "application",
         subtype: "taxii+json",
         version: "2.1",
+    };
+    pub const TAXII_20: MediaType = MediaType {
+        type_: "application",
+        subtype: "vnd.oasis.taxii+json",
+        version: "2.0",
+    };
+    pub const STIX_20: MediaType = MediaType {
+        type_: "application",
+        subtype: "vnd.oasis.stix+json",
+        version: "2.0",
     };
 }
 
@@ -236,6 +252,29 @@ mod tests {
         ] {
             assert!(!t21(bad), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn taxii_20_types_are_their_own_family() {
+        let both = [MediaType::TAXII_21, MediaType::TAXII_20, MediaType::STIX_20];
+        for (accept, chosen) in [
+            ("application/vnd.oasis.taxii+json; version=2.0", Some(1)),
+            ("application/vnd.oasis.taxii+json;version=2.0", Some(1)),
+            ("application/vnd.oasis.taxii+json", Some(1)),
+            ("application/vnd.oasis.stix+json; version=2.0", Some(2)),
+            ("application/vnd.oasis.taxii+json; version=2.1", None),
+            ("application/taxii+json;version=2.1", Some(0)),
+            ("*/*", Some(0)),
+            (
+                "application/taxii+json;q=0.5, application/vnd.oasis.taxii+json; version=2.0",
+                Some(1),
+            ),
+        ] {
+            assert_eq!(negotiate(Some(accept), &both), chosen, "{accept}");
+        }
+        assert!(!t21("application/vnd.oasis.taxii+json; version=2.0"));
+        assert!(content_type_is(Some(STIX_20), &MediaType::STIX_20));
+        assert!(!content_type_is(Some(TAXII_21), &MediaType::STIX_20));
     }
 
     #[test]

@@ -277,6 +277,24 @@ impl FilterSpec {
         }
     }
 
+    /// TAXII 2.0 Get Objects and Get Manifest: `added_after`, `match[id]`, `match[type]` and
+    /// `match[version]`. 2.1's `match[spec_version]` is no 2.0 parameter and is ignored.
+    pub fn taxii20_listing() -> Self {
+        FilterSpec {
+            spec_versions: false,
+            ..FilterSpec::listing()
+        }
+    }
+
+    /// TAXII 2.0 Get an Object: only `match[version]` (the path names the object).
+    pub fn taxii20_object() -> Self {
+        FilterSpec {
+            ids: false,
+            types: false,
+            ..FilterSpec::taxii20_listing()
+        }
+    }
+
     /// DELETE: without `match[version]` every version goes, of every spec version.
     pub fn delete() -> Self {
         FilterSpec {
