@@ -5,22 +5,25 @@ from pathlib import Path
 
 import pytest
 
-from harness import TaxiidServer
+from harness import EXAMPLES, TaxiidServer
 
 
 @pytest.fixture
 def start_taxiid(tmp_path):
-    """Factory: start_taxiid(save_on_shutdown=False, data=None, workdir=None) -> TaxiidServer.
+    """Factory: start_taxiid(save_on_shutdown=False, data=None, workdir=None, example=EXAMPLES)
+    -> TaxiidServer.
 
     Every server started through it is killed at the end of the test.
     """
     servers = []
 
-    def start(save_on_shutdown=False, data=None, workdir=None):
+    def start(save_on_shutdown=False, data=None, workdir=None, example=EXAMPLES):
         if workdir is None:
             workdir = tmp_path / f"server{len(servers)}"
         Path(workdir).mkdir(parents=True, exist_ok=True)
-        server = TaxiidServer(workdir, save_on_shutdown=save_on_shutdown, data=data)
+        server = TaxiidServer(
+            workdir, save_on_shutdown=save_on_shutdown, data=data, example=example
+        )
         servers.append(server)
         return server
 

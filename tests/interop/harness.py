@@ -23,6 +23,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "medallion"
+# medallion 1.x (TAXII 2.0): its configuration (auth section, API key) and 2.0-shaped data.
+EXAMPLES_1X = REPO / "examples" / "medallion-1.x"
 
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -62,7 +64,7 @@ def taxiid_bin():
 class TaxiidServer:
     """One running taxiid process; `base_url` ends with '/'."""
 
-    def __init__(self, workdir, save_on_shutdown=False, data=None):
+    def __init__(self, workdir, save_on_shutdown=False, data=None, example=EXAMPLES):
         self.workdir = Path(workdir)
         self.data_file = self.workdir / "data.json"
         self.config_file = self.workdir / "config.json"
@@ -71,8 +73,8 @@ class TaxiidServer:
         if data is not None:
             self.data_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
         elif not self.data_file.exists():
-            shutil.copy(EXAMPLES / "data.json", self.data_file)
-        config = json.loads((EXAMPLES / "config.json").read_text(encoding="utf-8"))
+            shutil.copy(example / "data.json", self.data_file)
+        config = json.loads((example / "config.json").read_text(encoding="utf-8"))
         config["backend"]["filename"] = "data.json"
         if save_on_shutdown:
             config["backend"]["save_on_shutdown"] = True

@@ -26,7 +26,7 @@ pub(crate) async fn permitted(
         return Ok(false);
     }
     match route {
-        Route::Discovery => {
+        Route::Discovery | Route::Discovery20 => {
             for r in roots {
                 if has_public_collection(app, &r.name).await? {
                     return Ok(true);

@@ -1,7 +1,7 @@
 //! The single entry point of every request: the health probes aside, authenticate first (so
 //! unauthenticated callers learn nothing from 404 or 406; without credentials only what
 //! `anonymous` permits goes on), then route, check the method, negotiate, and hand over to the
-//! resource's handler.
+//! resource's handler. A request that speaks TAXII 2.0 goes to `v20` after routing.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use taxii_model::media::{MediaType, negotiate};
+use taxii_model::media::{MediaType, TAXII_20, TAXII_21, negotiate};
 
 use crate::AppState;
 use crate::access_log::RequestNote;
@@ -22,6 +22,7 @@ use crate::handlers;
 use crate::route::{self, Route};
 use crate::telemetry::{self, MetricsAccess};
 use crate::tls::ClientCert;
+use crate::v20;
 
 /// What every handler gets.
 #[derive(Debug)]
@@ -33,9 +34,13 @@ pub(crate) struct Ctx<'a> {
 
 pub(crate) async fn dispatch(State(app): State<AppState>, req: Request) -> Response {
     let head = req.method() == Method::HEAD;
-    let mut resp = handle(&app, req)
+    let speaks_20 = v20::requested(req.method(), req.uri().path(), req.headers());
+    let mut resp = handle(&app, req, speaks_20)
         .await
         .unwrap_or_else(IntoResponse::into_response);
+    if speaks_20 {
+        v20::relabel(&mut resp);
+    }
     if head {
         // The GET's headers, Content-Length included, without its body.
         use axum::body::HttpBody;
@@ -80,7 +85,7 @@ async fn caller(
     }
 }
 
-async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
+async fn handle(app: &AppState, req: Request, speaks_20: bool) -> Result<Response, ApiError> {
     let note = req
         .extensions()
         .get::<RequestNote>()
@@ -135,6 +140,12 @@ async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
     let route = parsed
         .ok_or_else(|| ApiError::NotFound("there is no TAXII resource at this path".into()))?;
     note.endpoint(route.name());
+    if speaks_20 {
+        return v20::serve(app, &user, route, req, &layout).await;
+    }
+    if route == Route::Discovery20 {
+        return Err(ApiError::NotAcceptable(TAXII_20));
+    }
     let method = req.method().clone();
     let supported = match method {
         Method::GET | Method::HEAD => true,
@@ -158,7 +169,7 @@ async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
         .get(header::ACCEPT)
         .map(|v| v.to_str().unwrap_or("\u{0}invalid"));
     if negotiate(accept, &[MediaType::TAXII_21]).is_none() {
-        return Err(ApiError::NotAcceptable);
+        return Err(ApiError::NotAcceptable(TAXII_21));
     }
     let (parts, body) = req.into_parts();
     let ctx = Ctx {
@@ -169,6 +180,7 @@ async fn handle(app: &AppState, req: Request) -> Result<Response, ApiError> {
     let root_of = |name: &str| roots.iter().find(|r| r.name == name);
     match route {
         Route::Discovery => Ok(handlers::discovery::get(&ctx, &layout)),
+        Route::Discovery20 => Err(ApiError::NotAcceptable(TAXII_20)),
         Route::ApiRoot { root } => handlers::api_root::get(&ctx, root_of(&root)),
         Route::Status { root, id } => handlers::status::get(&ctx, &root, &id).await,
         Route::Collections { root } => handlers::collections::list(&ctx, &root).await,

@@ -22,8 +22,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed { allow: &'static str },
+    /// The `Accept` header names nothing this endpoint produces; the type it does produce.
     #[error("not acceptable")]
-    NotAcceptable,
+    NotAcceptable(&'static str),
+    /// TAXII 2.0: the requested items start past the end of the result.
+    #[error("the requested range starts past the {total} items of the result")]
+    RangeNotSatisfiable { total: u64 },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the request body exceeds the API root's max_content_length of {limit} bytes")]
@@ -51,7 +55,8 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -70,7 +75,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
-            ApiError::NotAcceptable => "not-acceptable",
+            ApiError::NotAcceptable(_) => "not-acceptable",
+            ApiError::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unprocessable(_) => "unprocessable-content",
@@ -89,7 +95,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound(_) => "Not Found",
             ApiError::MethodNotAllowed { .. } => "Method Not Allowed",
-            ApiError::NotAcceptable => "Not Acceptable",
+            ApiError::NotAcceptable(_) => "Not Acceptable",
+            ApiError::RangeNotSatisfiable { .. } => "Range Not Satisfiable",
             ApiError::UnsupportedMediaType(_) => "Unsupported Media Type",
             ApiError::PayloadTooLarge { .. } => "Payload Too Large",
             ApiError::Unprocessable(_) => "Unprocessable Content",
@@ -106,8 +113,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 format!("This resource supports only: {allow}.")
             }
-            ApiError::NotAcceptable => format!(
-                "The Accept header names no media type this endpoint can produce; use {TAXII_21}."
+            ApiError::NotAcceptable(want) => format!(
+                "The Accept header names no media type this endpoint can produce; use {want}."
             ),
             ApiError::Unavailable(_) => {
                 "The storage backend is unavailable; retry later.".into()
@@ -192,6 +199,13 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
+            ApiError::RangeNotSatisfiable { total } => {
+                headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("items"));
+                if let Ok(v) = HeaderValue::from_str(&taxii_model::items::unsatisfied_range(*total))
+                {
+                    headers.insert(header::CONTENT_RANGE, v);
+                }
+            }
             _ => {}
         }
         resp
@@ -225,7 +239,8 @@ mod tests {
             (ApiError::Forbidden("x".into()), 403),
             (ApiError::not_found("x"), 404),
             (ApiError::MethodNotAllowed { allow: "GET, HEAD" }, 405),
-            (ApiError::NotAcceptable, 406),
+            (ApiError::NotAcceptable(TAXII_21), 406),
+            (ApiError::RangeNotSatisfiable { total: 3 }, 416),
             (ApiError::UnsupportedMediaType("x".into()), 415),
             (ApiError::PayloadTooLarge { limit: 1 }, 413),
             (ApiError::Unprocessable("x".into()), 422),

@@ -42,6 +42,7 @@ pub mod settings;
 pub mod telemetry;
 pub mod tls;
 pub mod token;
+mod v20;
 
 pub use admin::admin_router;
 pub use layout::LayoutCache;

@@ -7,6 +7,8 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Discovery,
+    /// `/taxii/`: TAXII 2.0's discovery (medallion 1.x).
+    Discovery20,
     ApiRoot {
         root: String,
     },
@@ -46,6 +48,7 @@ impl Route {
     pub fn name(&self) -> &'static str {
         match self {
             Route::Discovery => "discovery",
+            Route::Discovery20 => "discovery_v20",
             Route::ApiRoot { .. } => "api_root",
             Route::Status { .. } => "status",
             Route::Collections { .. } => "collections",
@@ -101,6 +104,9 @@ pub fn parse<'a>(path: &str, roots: impl IntoIterator<Item = &'a str>) -> Option
     }
     if segments.len() == 1 && segments[0] == "taxii2" {
         return Some(Route::Discovery);
+    }
+    if segments.len() == 1 && segments[0] == "taxii" {
+        return Some(Route::Discovery20);
     }
     let (root, rest) = roots
         .into_iter()
@@ -161,6 +167,8 @@ mod tests {
     fn every_taxii_resource_is_recognised_with_or_without_trailing_slash() {
         assert_eq!(p("/taxii2/"), Some(Route::Discovery));
         assert_eq!(p("/taxii2"), Some(Route::Discovery));
+        assert_eq!(p("/taxii/"), Some(Route::Discovery20));
+        assert_eq!(p("/taxii"), Some(Route::Discovery20));
         assert_eq!(
             p("/api1/"),
             Some(Route::ApiRoot {

@@ -38,6 +38,11 @@ pub struct Settings {
     pub request_burst_per_user: u32,
     /// Proxies whose `X-Forwarded-For` names the client (`forwarded`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// TAXII 2.0 clients are served STIX 2.1 objects too (by default only STIX 2.0 ones: a
+    /// 2.0 bundle says `spec_version: "2.0"`).
+    pub taxii20_serves_stix21: bool,
+    /// medallion 1.x API keys: key → user, sent as `Authorization: Token <key>`.
+    pub api_keys: BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -58,6 +63,8 @@ impl Settings {
             max_requests_per_user_per_second: 0,
             request_burst_per_user: 0,
             trusted_proxies: Vec::new(),
+            taxii20_serves_stix21: false,
+            api_keys: BTreeMap::new(),
         }
     }
 }
@@ -91,6 +98,8 @@ impl fmt::Debug for Settings {
             )
             .field("request_burst_per_user", &self.request_burst_per_user)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("taxii20_serves_stix21", &self.taxii20_serves_stix21)
+            .field("api_keys", &self.api_keys.values().collect::<Vec<_>>())
             .finish()
     }
 }

@@ -73,6 +73,10 @@ pub struct Config {
     pub save_on_shutdown: bool,
     /// Key for `next` tokens (a taxiid extension, `taxii.next_token_secret`).
     pub next_token_secret: Option<String>,
+    /// medallion 1.x's `auth.api_keys`: key → user.
+    pub api_keys: BTreeMap<String, String>,
+    /// What the configuration asks for and taxiid leaves out, for the start-up log.
+    pub notices: Vec<String>,
     /// Files that were read, in merge order.
     pub files: Vec<PathBuf>,
 }
@@ -284,7 +288,11 @@ pub fn interpret(doc: &Value, files: Vec<PathBuf>) -> Result<Config, ConfigError
         return cfg_err("configuration", "must be a JSON object");
     };
     let backend_section = section(top, "backend")?;
+    if let Some(b) = backend_section {
+        crate::config_v1::refuse_directory_backend(b)?;
+    }
     let backend = backend_config(backend_section)?;
+    let v1 = crate::config_v1::read(top)?;
     let empty = Map::new();
     let b = backend_section.unwrap_or(&empty);
     let users = match section(top, "users")? {
@@ -301,6 +309,17 @@ pub fn interpret(doc: &Value, files: Vec<PathBuf>) -> Result<Config, ConfigError
                 users.insert(name.clone(), p.clone());
             }
             Some(users)
+        }
+    };
+    // medallion 1.x kept its users under `auth`; a top-level entry of the same name wins.
+    let users = match (users, v1.users.is_empty()) {
+        (users, true) => users,
+        (None, false) => Some(v1.users),
+        (Some(mut top_level), false) => {
+            for (name, secret) in v1.users {
+                top_level.entry(name).or_insert(secret);
+            }
+            Some(top_level)
         }
     };
     let taxii = section(top, "taxii")?.unwrap_or(&empty);
@@ -358,6 +377,8 @@ pub fn interpret(doc: &Value, files: Vec<PathBuf>) -> Result<Config, ConfigError
         check_interval,
         save_on_shutdown: flag(b, "save_on_shutdown", "backend")?.unwrap_or(false),
         next_token_secret,
+        api_keys: v1.api_keys,
+        notices: v1.notices,
         files,
     })
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod config;
+mod config_v1;
 mod copy;
 mod env_overrides;
 mod log_writer;

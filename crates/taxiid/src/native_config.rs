@@ -160,6 +160,8 @@ pub struct TaxiiSection {
     /// Leave collections the caller may neither read nor write out of listings, and answer
     /// 404 for them, as if they did not exist.
     pub hide_inaccessible_collections: bool,
+    /// Serve STIX 2.1 objects to TAXII 2.0 clients too (by default they get STIX 2.0 only).
+    pub taxii20_serves_stix21: bool,
 }
 
 impl Default for TaxiiSection {
@@ -171,6 +173,7 @@ impl Default for TaxiiSection {
             max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
             next_token_secret: None,
             hide_inaccessible_collections: false,
+            taxii20_serves_stix21: false,
         }
     }
 }

@@ -21,6 +21,8 @@ fn resolved(layout: Layout) -> Resolved {
         default_max_content_length: 1000,
         next_token_secret: None,
         hide_inaccessible_collections: false,
+        taxii20_serves_stix21: false,
+        api_keys: BTreeMap::new(),
         transport: crate::transport::Transport::default(),
         layout,
         admin: AdminAccount::default(),

@@ -119,6 +119,10 @@ pub struct Resolved {
     pub next_token_secret: Option<String>,
     /// `taxii.hide_inaccessible_collections` (native configs).
     pub hide_inaccessible_collections: bool,
+    /// `taxii.taxii20_serves_stix21` (native configs).
+    pub taxii20_serves_stix21: bool,
+    /// medallion 1.x API keys (`auth.api_keys`): key → user.
+    pub api_keys: BTreeMap<String, String>,
     /// TLS and limits: native `[server]` keys, `TAXIID_TLS_CERT`/`_KEY`.
     pub transport: Transport,
     /// API roots, collections and discovery to write into the store (native configs).
@@ -335,6 +339,8 @@ fn from_native(
         default_max_content_length: t.max_content_length,
         next_token_secret: t.next_token_secret,
         hide_inaccessible_collections: t.hide_inaccessible_collections,
+        taxii20_serves_stix21: t.taxii20_serves_stix21,
+        api_keys: BTreeMap::new(),
         transport,
         layout,
         admin: AdminAccount::default(),
@@ -366,6 +372,9 @@ fn from_medallion(
             e.to_string()
         }
     })?;
+    for notice in &c.notices {
+        tracing::warn!("{notice}");
+    }
     let users = c.users.unwrap_or_default();
     for (name, secret) in &users {
         if !taxii_server::auth::is_password_hash(secret) {
@@ -404,6 +413,8 @@ fn from_medallion(
         default_max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
         next_token_secret: c.next_token_secret,
         hide_inaccessible_collections: false,
+        taxii20_serves_stix21: false,
+        api_keys: c.api_keys,
         transport: Transport::default(),
         layout: Layout::default(),
         admin: AdminAccount::default(),

@@ -353,6 +353,8 @@ fn start_serving(
         max_requests_per_user_per_second: config.transport.max_requests_per_user_per_second,
         request_burst_per_user: config.transport.request_burst_per_user,
         trusted_proxies: config.transport.trusted_proxies.clone(),
+        taxii20_serves_stix21: config.taxii20_serves_stix21,
+        api_keys: config.api_keys.clone(),
     };
     // Installing twice (a node that waited for its database) shares the first recorder; it
     // fails only if something else took the process-wide slot, which nothing here does.

@@ -202,6 +202,40 @@ pub(crate) async fn post(
     body: Body,
     limit: u64,
 ) -> Result<Response, ApiError> {
+    let request = AddRequest {
+        headers,
+        body,
+        limit,
+        body_type: (&MediaType::TAXII_21, TAXII_21),
+    };
+    let status = add(ctx, root, coll, request).await?;
+    Ok(json(StatusCode::ACCEPTED, status.json))
+}
+
+/// An Add Objects request as it arrived.
+pub(crate) struct AddRequest<'a> {
+    pub headers: &'a HeaderMap,
+    pub body: Body,
+    /// The API root's `max_content_length`.
+    pub limit: u64,
+    /// The `Content-Type` the body must have, and its spelling for the 415 message: 2.1's
+    /// TAXII type, or 2.0's STIX type (a bundle).
+    pub body_type: (&'a MediaType, &'static str),
+}
+
+/// Checks and stores an envelope (or bundle) and returns its stored status.
+pub(crate) async fn add(
+    ctx: &Ctx<'_>,
+    root: &str,
+    coll: &str,
+    request: AddRequest<'_>,
+) -> Result<StatusRecord, ApiError> {
+    let AddRequest {
+        headers,
+        body,
+        limit,
+        body_type: (expected, label),
+    } = request;
     let c = collection(ctx, root, coll).await?;
     if !ctx.user.may(&c.write) {
         return Err(ApiError::Forbidden(format!(
@@ -212,9 +246,9 @@ pub(crate) async fn post(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    if !content_type_is(content_type, &MediaType::TAXII_21) {
+    if !content_type_is(content_type, expected) {
         return Err(ApiError::UnsupportedMediaType(format!(
-            "the Content-Type must be {TAXII_21}"
+            "the Content-Type must be {label}"
         )));
     }
     let bytes = read_body(headers, body, limit, ctx.app.settings.body_timeout).await?;
@@ -257,5 +291,5 @@ pub(crate) async fn post(
         user = %ctx.user.name, api_root = root, collection = %c.id, status = %status_id,
         total, "added objects"
     );
-    Ok(json(StatusCode::ACCEPTED, status.json))
+    Ok(status)
 }

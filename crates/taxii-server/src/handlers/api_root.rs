@@ -25,6 +25,15 @@ pub(crate) fn max_content_length(ctx: &Ctx<'_>, root: Option<&ApiRootRecord>) ->
 }
 
 pub(crate) fn get(ctx: &Ctx<'_>, root: Option<&ApiRootRecord>) -> Result<Response, ApiError> {
+    let info = information(ctx, root)?;
+    Ok(json(StatusCode::OK, Value::Object(info).to_string()))
+}
+
+/// The API root information resource (its 2.1 `versions` unless configured otherwise).
+pub(crate) fn information(
+    ctx: &Ctx<'_>,
+    root: Option<&ApiRootRecord>,
+) -> Result<Map<String, Value>, ApiError> {
     let record = root.ok_or_else(|| ApiError::not_found("API root"))?;
     let mut info: Map<String, Value> = record.information.clone();
     info.entry("title")
@@ -35,5 +44,5 @@ pub(crate) fn get(ctx: &Ctx<'_>, root: Option<&ApiRootRecord>) -> Result<Respons
         "max_content_length".into(),
         max_content_length(ctx, root).into(),
     );
-    Ok(json(StatusCode::OK, Value::Object(info).to_string()))
+    Ok(info)
 }

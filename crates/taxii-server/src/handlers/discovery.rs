@@ -11,10 +11,15 @@ use crate::error::taxii_response;
 use crate::layout::Layout;
 
 pub(crate) fn get(ctx: &Ctx<'_>, layout: &Layout) -> Response {
-    let body = layout
+    taxii_response(StatusCode::OK, body(ctx, layout))
+}
+
+/// The discovery resource's text, the same for TAXII 2.0's `/taxii/`.
+pub(crate) fn body(ctx: &Ctx<'_>, layout: &Layout) -> Bytes {
+    layout
         .discovery_body
-        .get_or_init(|| Bytes::from(render(ctx, layout)));
-    taxii_response(StatusCode::OK, body.clone())
+        .get_or_init(|| Bytes::from(render(ctx, layout)))
+        .clone()
 }
 
 fn render(ctx: &Ctx<'_>, layout: &Layout) -> String {

@@ -9,7 +9,7 @@ pub(crate) mod objects;
 pub(crate) mod status;
 pub(crate) mod versions;
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use taxii_model::query::FilterSpec;
 use taxii_model::{Filter, Params, Position};
@@ -150,8 +150,13 @@ pub(crate) fn paged_body<S: AsRef<str>>(
 /// page is empty: no timestamp describes an empty page).
 pub(crate) fn page_response(body: String, items: &[StoredVersion]) -> Response {
     let mut resp = json(StatusCode::OK, body);
+    date_added_headers(resp.headers_mut(), items);
+    resp
+}
+
+/// `X-TAXII-Date-Added-First/Last` of a page's records, in page order (none for no records).
+pub(crate) fn date_added_headers(h: &mut HeaderMap, items: &[StoredVersion]) {
     if let (Some(first), Some(last)) = (items.first(), items.last()) {
-        let h = resp.headers_mut();
         for (name, t) in [
             ("x-taxii-date-added-first", first.date_added()),
             ("x-taxii-date-added-last", last.date_added()),
@@ -161,5 +166,4 @@ pub(crate) fn page_response(body: String, items: &[StoredVersion]) -> Response {
             }
         }
     }
-    resp
 }

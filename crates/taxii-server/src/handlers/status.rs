@@ -9,6 +9,11 @@ use crate::dispatch::Ctx;
 use crate::error::ApiError;
 
 pub(crate) async fn get(ctx: &Ctx<'_>, root: &str, id: &str) -> Result<Response, ApiError> {
+    Ok(json(StatusCode::OK, stored(ctx, root, id).await?))
+}
+
+/// The stored status text, if the caller may see it.
+pub(crate) async fn stored(ctx: &Ctx<'_>, root: &str, id: &str) -> Result<String, ApiError> {
     let not_found = || ApiError::not_found(format!("status '{id}'"));
     let status = ctx
         .app
@@ -29,5 +34,5 @@ pub(crate) async fn get(ctx: &Ctx<'_>, root: &str, id: &str) -> Result<Response,
             return Err(not_found());
         }
     }
-    Ok(json(StatusCode::OK, status.json))
+    Ok(status.json)
 }

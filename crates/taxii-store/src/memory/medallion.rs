@@ -217,6 +217,21 @@ struct ManifestEntry<'a> {
     media_type: Option<String>,
 }
 
+/// TAXII 2.1's spelling of a STIX media type that medallion 1.x wrote the 2.0 way
+/// (`application/vnd.oasis.stix+json; version=2.0`).
+fn media_type_21(stored: &str) -> String {
+    match stored.split_once(';') {
+        Some((essence, params))
+            if essence
+                .trim()
+                .eq_ignore_ascii_case("application/vnd.oasis.stix+json") =>
+        {
+            format!("application/stix+json;{}", params.replace(' ', ""))
+        }
+        _ => stored.to_owned(),
+    }
+}
+
 fn load_collection(c: &Map<String, Value>, at: &str) -> Result<CollectionData, MedallionFileError> {
     let media_types = match c.get("media_types") {
         None => None,
@@ -247,16 +262,40 @@ fn load_collection(c: &Map<String, Value>, at: &str) -> Result<CollectionData, M
         let mat = format!("{at}.manifest[{i}]");
         let m = object(m, &mat)?;
         let id = string(m, "id", &mat)?;
-        let version = string(m, "version", &mat)?;
-        let entry = ManifestEntry {
-            index: i,
-            date_added: timestamp(string(m, "date_added", &mat)?, &mat)?,
-            version,
-            media_type: opt_string(m, "media_type", &mat)?,
+        let date_added = timestamp(string(m, "date_added", &mat)?, &mat)?;
+        // medallion 1.x (TAXII 2.0) kept one entry per object: `versions` and `media_types`
+        // lists, and the time the object was first added.
+        let (versions, media_type) = match m.get("versions") {
+            Some(Value::Array(list)) if !m.contains_key("version") => {
+                let versions = list
+                    .iter()
+                    .map(Value::as_str)
+                    .collect::<Option<Vec<&str>>>()
+                    .map_or_else(|| err(&mat, "'versions' must be a list of strings"), Ok)?;
+                let media = match m.get("media_types") {
+                    Some(Value::Array(types)) => {
+                        types.first().and_then(Value::as_str).map(media_type_21)
+                    }
+                    _ => None,
+                };
+                (versions, media)
+            }
+            _ => (
+                vec![string(m, "version", &mat)?],
+                opt_string(m, "media_type", &mat)?,
+            ),
         };
-        manifest
-            .entry((id.to_owned(), timestamp(version, &mat)?))
-            .or_insert(entry);
+        for version in versions {
+            let entry = ManifestEntry {
+                index: i,
+                date_added,
+                version,
+                media_type: media_type.clone(),
+            };
+            manifest
+                .entry((id.to_owned(), timestamp(version, &mat)?))
+                .or_insert(entry);
+        }
     }
     let mut loaded = Vec::new();
     let mut seen = HashSet::new();

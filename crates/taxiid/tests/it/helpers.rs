@@ -12,6 +12,9 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
 pub const T21: &str = "application/taxii+json;version=2.1";
+/// TAXII 2.0's resource and STIX types, as taxii2client.v20 sends them.
+pub const T20: &str = "application/vnd.oasis.taxii+json; version=2.0";
+pub const S20: &str = "application/vnd.oasis.stix+json; version=2.0";
 /// The medallion sample's API root and collections.
 pub const ROOT: &str = "/trustgroup1/";
 pub const RW: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
@@ -129,6 +132,17 @@ impl TestServer {
         });
         adjust(&mut config);
         std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+        Self::start_in(dir, &["--conf-file", "config.json"], &[])
+    }
+
+    /// medallion 1.x's configuration (an `auth` section with werkzeug hashes and an API key)
+    /// and a private copy of its TAXII 2.0-shaped data file (`examples/medallion-1.x`).
+    pub fn medallion_1x() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let example = workspace_root().join("examples/medallion-1.x");
+        for file in ["config.json", "data.json"] {
+            std::fs::copy(example.join(file), dir.path().join(file)).unwrap();
+        }
         Self::start_in(dir, &["--conf-file", "config.json"], &[])
     }
 

@@ -28,6 +28,7 @@ mod postgres;
 mod smoke;
 mod status;
 mod stix;
+mod taxii20;
 mod tls;
 mod tokens;
 mod versions;
