@@ -171,6 +171,59 @@ pub fn page_floor(after: Option<Position>, added_after: Option<Timestamp>) -> Op
     after.max(added)
 }
 
+/// A TAXII 2.0 item range over a collection (or one object of it): items `offset` to
+/// `offset + limit - 1` of what `filter` selects, in `date_added` order, and how many there are.
+#[derive(Debug, Clone)]
+pub struct RangeQuery<'a> {
+    pub filter: &'a Filter,
+    pub object_id: Option<&'a str>,
+    /// Only selected versions of this STIX version are items (`None`: every one).
+    pub spec: Option<SpecVersion>,
+    pub offset: u64,
+    pub limit: usize,
+}
+
+/// One item range and the number of items in the whole result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangePage {
+    pub items: Vec<StoredVersion>,
+    pub total: u64,
+}
+
+/// [`Store::list_range`] by walking [`Store::list`] a thousand records at a time: every
+/// selected record is read once to count it, and only the range is kept.
+pub async fn walk_range<S: Store + ?Sized>(
+    store: &S,
+    api_root: &str,
+    collection_id: &str,
+    q: &RangeQuery<'_>,
+) -> StoreResult<RangePage> {
+    const CHUNK: usize = 1000;
+    let mut after = None;
+    let mut total: u64 = 0;
+    let mut items = Vec::with_capacity(q.limit.min(CHUNK));
+    loop {
+        let query = ListQuery {
+            filter: q.filter,
+            object_id: q.object_id,
+            after,
+            limit: CHUNK,
+        };
+        let page = store.list(api_root, collection_id, &query).await?;
+        after = page.items.last().map(|v| v.position);
+        let wanted = |v: &StoredVersion| q.spec.is_none_or(|s| v.spec_version == s);
+        for v in page.items.into_iter().filter(wanted) {
+            if total >= q.offset && items.len() < q.limit {
+                items.push(v);
+            }
+            total += 1;
+        }
+        if !page.more || after.is_none() {
+            return Ok(RangePage { items, total });
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -297,6 +350,18 @@ pub trait Store: Send + Sync + Debug {
         collection_id: &str,
         query: &ListQuery<'_>,
     ) -> StoreResult<Page<StoredVersion>>;
+
+    /// TAXII 2.0's item ranges, which need the size of the whole result. The default walks
+    /// `list` ([`walk_range`]); the SQL stores count and skip in the query where the selection
+    /// flags decide the filter.
+    async fn list_range(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        query: &RangeQuery<'_>,
+    ) -> StoreResult<RangePage> {
+        walk_range(self, api_root, collection_id, query).await
+    }
 
     /// Object versions stored, in every collection (for the `taxiid_object_versions` metric).
     async fn count_versions(&self) -> StoreResult<u64>;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use taxii_model::query::{FilterSpec, Params};
-use taxii_model::{Filter, NewObject, Position, Timestamp};
+use taxii_model::{Filter, NewObject, Position, SpecVersion, Timestamp};
 
 use crate::{
-    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, StatusRecord, Store,
+    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, RangeQuery, StatusRecord, Store,
     StoredVersion, TokenRecord, UserRecord,
 };
 
@@ -42,6 +42,7 @@ where
     per_user_grants_are_kept(setup(make().await).await).await;
     concurrent_writers_never_lose_or_duplicate_a_version(setup(make().await).await).await;
     envelopes_are_stored_with_their_status_and_fail_alone(setup(make().await).await).await;
+    item_ranges_count_and_cut_what_a_walk_of_the_pages_sees(setup(make().await).await).await;
 }
 
 /// The version texts of the first page of `collection` with the default filters (the store
@@ -1031,4 +1032,102 @@ async fn envelopes_are_stored_with_their_status_and_fail_alone(store: Arc<dyn St
         added,
         "date_added values must be unique"
     );
+}
+
+/// A STIX 2.0 malware object (no `spec_version`).
+fn malware_20(n: u32, modified: &str) -> NewObject {
+    obj(json!({
+        "type": "malware", "id": format!("malware--00000000-0000-4000-8000-{n:012}"),
+        "created": "2016-01-01T00:00:00.000Z", "modified": modified,
+        "name": format!("malware {n}"), "labels": ["trojan"]
+    }))
+}
+
+/// TAXII 2.0's item ranges, however a store counts and cuts them, are what walking `list`
+/// page by page finds: the same items in the same order, and the same total.
+async fn item_ranges_count_and_cut_what_a_walk_of_the_pages_sees(store: Arc<dyn Store>) {
+    let mixed_21 = obj(json!({
+        "type": "malware", "spec_version": "2.1", "id": "malware--00000000-0000-4000-8000-000000000001",
+        "created": "2016-01-01T00:00:00.000Z", "modified": "2016-06-01T00:00:00.000Z",
+        "name": "moved on to 2.1", "is_family": false
+    }));
+    let batches = vec![
+        vec![
+            indicator(1, "2016-01-01T00:00:00.000Z"),
+            malware_20(1, "2017-01-01T00:00:00.000Z"),
+            malware_20(2, "2016-01-01T00:00:00.000Z"),
+        ],
+        vec![
+            indicator(1, "2016-02-01T00:00:00.000Z"),
+            malware_20(3, "2016-01-01T00:00:00.000Z"),
+            indicator(2, "2016-01-01T00:00:00.000Z"),
+            mixed_21,
+        ],
+        vec![
+            malware_20(2, "2016-03-01T00:00:00.000Z"),
+            malware_20(4, "2016-01-01T00:00:00.000Z"),
+        ],
+    ];
+    for (i, batch) in batches.into_iter().enumerate() {
+        let at = ts(&format!("2020-01-0{}T00:00:00Z", i + 1));
+        store.add_objects(ROOT, COLL, batch, at).await.unwrap();
+    }
+    let specs = [None, Some(SpecVersion::V2_0), Some(SpecVersion::V2_1)];
+    for query in [
+        "",
+        "match[version]=all",
+        "match[version]=first",
+        "match[type]=malware",
+        "match[type]=indicator,malware&match[version]=all",
+        "added_after=2020-01-01T00:00:00Z",
+        "match[id]=malware--00000000-0000-4000-8000-000000000002&match[version]=all",
+    ] {
+        let f = filter(query);
+        for spec in specs {
+            for (offset, limit) in [(0, 100), (0, 2), (1, 2), (3, 10), (6, 1), (100, 5)] {
+                let q = RangeQuery {
+                    filter: &f,
+                    object_id: None,
+                    spec,
+                    offset,
+                    limit,
+                };
+                let got = store.list_range(ROOT, COLL, &q).await.unwrap();
+                let walked = crate::walk_range(&*store, ROOT, COLL, &q).await.unwrap();
+                assert_eq!(got, walked, "{query} {spec:?} {offset}+{limit}");
+            }
+        }
+    }
+    // The walk itself: by default the latest version of each object's latest spec version;
+    // the object that moved on to STIX 2.1 is no STIX 2.0 item.
+    let f = filter("");
+    let q = |spec, offset, limit| RangeQuery {
+        filter: &f,
+        object_id: None,
+        spec,
+        offset,
+        limit,
+    };
+    let all = store
+        .list_range(ROOT, COLL, &q(None, 0, 100))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 6);
+    let only_20 = store
+        .list_range(ROOT, COLL, &q(Some(SpecVersion::V2_0), 0, 100))
+        .await
+        .unwrap();
+    assert_eq!(only_20.total, 3);
+    let names: Vec<String> = only_20
+        .items
+        .iter()
+        .map(|v| v.id[33..].to_owned())
+        .collect();
+    assert_eq!(names, ["000000000003", "000000000002", "000000000004"]);
+    let cut = store
+        .list_range(ROOT, COLL, &q(Some(SpecVersion::V2_0), 1, 1))
+        .await
+        .unwrap();
+    assert_eq!((cut.total, cut.items.len()), (3, 1));
+    assert_eq!(cut.items[0], only_20.items[1]);
 }

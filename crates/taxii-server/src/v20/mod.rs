@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use taxii_model::SpecVersion;
 use taxii_model::items::ItemsRange;
 use taxii_model::media::{MediaType, STIX_20, TAXII_20, TAXII_21, negotiate, parse_accept};
-use taxii_store::StoredVersion;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -76,12 +75,12 @@ pub(crate) fn relabel(resp: &mut Response) {
     }
 }
 
-/// Whether a selected version is served to a 2.0 client: a STIX 2.0 one (a 2.0 bundle says
-/// `spec_version: "2.0"`), unless the server is told to hand them 2.1 objects too. Selection
+/// The STIX version 2.0 clients are served: STIX 2.0 (a 2.0 bundle says `spec_version:
+/// "2.0"`), unless the server is told to hand them 2.1 objects too (`None`: any). Selection
 /// itself is 2.1's default (the latest spec version of each object), so an object that has
 /// moved on to STIX 2.1 is not shown to 2.0 clients as its outdated 2.0 version.
-pub(crate) fn served(ctx: &Ctx<'_>, v: &StoredVersion) -> bool {
-    ctx.app.settings.taxii20_serves_stix21 || v.spec_version == SpecVersion::V2_0
+pub(crate) fn served_spec(ctx: &Ctx<'_>) -> Option<SpecVersion> {
+    (!ctx.app.settings.taxii20_serves_stix21).then_some(SpecVersion::V2_0)
 }
 
 fn allow(route: &Route) -> &'static str {

@@ -1,9 +1,9 @@
 //! TAXII 2.0 Get Objects, Get an Object and Get Object Manifests: STIX bundles and 2.0
 //! manifest entries, cut into item ranges (`Range: items=a-b` → 206 + `Content-Range`).
 //!
-//! A 2.0 page needs the total number of items, so each request walks the selected records in
-//! `date_added` order (the same order as 2.1's pages) once: it counts them and keeps the ones
-//! of the requested range. Only the kept records are held in memory.
+//! A 2.0 page needs the total number of items: `Store::list_range` counts what is selected and
+//! cuts the range from the same `date_added` order as 2.1's pages (in the SQL query itself
+//! where the selection flags decide the filter, else by walking the pages once).
 
 use std::collections::BTreeSet;
 
@@ -13,16 +13,13 @@ use serde_json::{Value, json};
 use taxii_model::items::{ItemsRange, content_range, unsatisfied_range};
 use taxii_model::media::{STIX_20, TAXII_20};
 use taxii_model::query::FilterSpec;
-use taxii_model::{Filter, Params, Position, VersionSelect};
-use taxii_store::{CollectionRecord, ListQuery, StoredVersion};
+use taxii_model::{Filter, Params, VersionSelect};
+use taxii_store::{CollectionRecord, RangeQuery, StoredVersion};
 
-use super::served;
+use super::served_spec;
 use crate::dispatch::Ctx;
 use crate::error::ApiError;
 use crate::handlers::{date_added_headers, readable};
-
-/// Records fetched per store call while walking a result.
-const WALK_CHUNK: usize = 1000;
 
 /// Where one range lies in a result: its first item, how many it holds, and the result's size.
 #[derive(Debug, Clone, Copy)]
@@ -61,8 +58,8 @@ pub(super) fn extent(ctx: &Ctx<'_>, range: Option<ItemsRange>) -> (u64, usize) {
     }
 }
 
-/// Walks every record `filter` selects that a 2.0 client is served, once: counts them and
-/// keeps `want` from item `first`.
+/// The records `filter` selects that a 2.0 client is served, counted, and `want` of them from
+/// item `first`.
 async fn window(
     ctx: &Ctx<'_>,
     root: &str,
@@ -71,32 +68,18 @@ async fn window(
     object_id: Option<&str>,
     (first, want): (u64, usize),
 ) -> Result<Window, ApiError> {
-    let mut after: Option<Position> = None;
-    let mut total: u64 = 0;
-    let mut items = Vec::with_capacity(want.min(WALK_CHUNK));
-    loop {
-        let query = ListQuery {
-            filter,
-            object_id,
-            after,
-            limit: WALK_CHUNK,
-        };
-        let page = ctx.app.store.list(root, &coll.id, &query).await?;
-        after = page.items.last().map(|v| v.position);
-        for v in page.items.into_iter().filter(|v| served(ctx, v)) {
-            if total >= first && items.len() < want {
-                items.push(v);
-            }
-            total += 1;
-        }
-        if !page.more || after.is_none() {
-            break;
-        }
-    }
+    let query = RangeQuery {
+        filter,
+        object_id,
+        spec: served_spec(ctx),
+        offset: first,
+        limit: want,
+    };
+    let page = ctx.app.store.list_range(root, &coll.id, &query).await?;
     Ok(Window {
-        items,
+        items: page.items,
         first,
-        total,
+        total: page.total,
     })
 }
 

@@ -21,8 +21,8 @@ use taxii_model::{Filter, NewObject, Timestamp};
 use tokio::sync::OnceCell;
 
 use crate::{
-    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, StatusOf, StatusRecord,
-    Store, StoreError, StoreResult, StoredVersion, TokenRecord, UserRecord,
+    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, RangePage, RangeQuery,
+    StatusOf, StatusRecord, Store, StoreError, StoreResult, StoredVersion, TokenRecord, UserRecord,
 };
 
 /// How to reach the database.
@@ -370,6 +370,18 @@ impl Store for PgStore {
         query: &ListQuery<'_>,
     ) -> StoreResult<Page<StoredVersion>> {
         objects::list(self.db().await?, api_root, collection_id, query).await
+    }
+
+    async fn list_range(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        query: &RangeQuery<'_>,
+    ) -> StoreResult<RangePage> {
+        match objects::range_by_flags(self.db().await?, api_root, collection_id, query).await? {
+            Some(page) => Ok(page),
+            None => crate::walk_range(self, api_root, collection_id, query).await,
+        }
     }
 
     async fn count_versions(&self) -> StoreResult<u64> {

@@ -17,7 +17,9 @@ use super::db_err;
 use crate::shared::{
     Facts, Flags, decided_by_flags, flag_column, flags_of, note_media_type, seq_of,
 };
-use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
+use crate::{
+    AddOutcome, ListQuery, Page, RangePage, RangeQuery, StoreError, StoreResult, StoredVersion,
+};
 
 const VERSION_COLUMNS: &str = "seq, date_added, id, type, version, version_text, spec_major, spec_minor, media_type, json, latest, top_spec";
 
@@ -282,6 +284,68 @@ async fn list_on(
     let more = found.len() > q.limit;
     found.truncate(q.limit);
     Ok(Page { items: found, more })
+}
+
+/// A TAXII 2.0 item range counted and cut by PostgreSQL itself, when one flag column decides
+/// the filter; `None` when it does not, or ids are listed (those few versions are walked).
+pub(super) async fn range_by_flags(
+    db: &PgPool,
+    api_root: &str,
+    collection_id: &str,
+    q: &RangeQuery<'_>,
+) -> StoreResult<Option<RangePage>> {
+    let listed = q.object_id.is_some() || q.filter.ids.is_some();
+    let Some(flag) = flag_column(q.filter).filter(|_| !listed) else {
+        return Ok(None);
+    };
+    // $1 ckey, $2/$3 the spec version, $4 the types (NULL: any).
+    let mut cond = format!("ckey = $1 AND {flag} AND ($4::text[] IS NULL OR type = ANY($4))");
+    if q.spec.is_some() {
+        cond.push_str(" AND spec_major = $2 AND spec_minor = $3");
+    } else {
+        cond.push_str(" AND $2::int IS NULL AND $3::int IS NULL");
+    }
+    let spec = |part: fn(SpecVersion) -> u16| q.spec.map(|s| i32::from(part(s)));
+    // One snapshot for the count and the range, so they agree.
+    let mut tx = db.begin().await.map_err(db_err)?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let key = ckey(&mut tx, api_root, collection_id).await?;
+    let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM objects WHERE {cond}"
+    )))
+    .bind(key)
+    .bind(spec(|s| s.major))
+    .bind(spec(|s| s.minor))
+    .bind(q.filter.types.as_deref())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .try_get(0)
+    .map_err(db_err)?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {VERSION_COLUMNS} FROM objects WHERE {cond} ORDER BY date_added, seq LIMIT $5 OFFSET $6"
+    )))
+    .bind(key)
+    .bind(spec(|s| s.major))
+    .bind(spec(|s| s.minor))
+    .bind(q.filter.types.as_deref())
+    .bind(i64::try_from(q.limit).unwrap_or(i64::MAX))
+    .bind(i64::try_from(q.offset).unwrap_or(i64::MAX))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    let items = rows
+        .iter()
+        .map(version_of)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Some(RangePage {
+        items,
+        total: total.unsigned_abs(),
+    }))
 }
 
 /// Locks the collection's row for the rest of the transaction; returns its key, high-water

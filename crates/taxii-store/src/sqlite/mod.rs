@@ -20,8 +20,8 @@ use serde_json::{Map, Value};
 use taxii_model::{Filter, NewObject, Timestamp};
 
 use crate::{
-    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, StatusOf, StatusRecord,
-    Store, StoreError, StoreResult, StoredVersion, TokenRecord, UserRecord,
+    AddOutcome, ApiRootRecord, CollectionRecord, Grant, ListQuery, Page, RangePage, RangeQuery,
+    StatusOf, StatusRecord, Store, StoreError, StoreResult, StoredVersion, TokenRecord, UserRecord,
 };
 
 /// Reader connections kept open. Requests beyond this wait for a connection instead of opening
@@ -469,6 +469,23 @@ impl Store for SqliteStore {
         let (api_root, id) = (api_root.to_owned(), collection_id.to_owned());
         self.read(move |c| objects::list(c, &api_root, &id, &owned))
             .await
+    }
+
+    async fn list_range(
+        &self,
+        api_root: &str,
+        collection_id: &str,
+        query: &RangeQuery<'_>,
+    ) -> StoreResult<RangePage> {
+        let owned = objects::OwnedRange::from(query);
+        let (root, id) = (api_root.to_owned(), collection_id.to_owned());
+        let counted = self
+            .read(move |c| objects::range_by_flags(c, &root, &id, &owned))
+            .await?;
+        match counted {
+            Some(page) => Ok(page),
+            None => crate::walk_range(self, api_root, collection_id, query).await,
+        }
     }
 
     async fn count_versions(&self) -> StoreResult<u64> {

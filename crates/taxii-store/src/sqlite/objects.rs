@@ -15,7 +15,9 @@ use super::{ckey, db_err};
 use crate::shared::{
     Facts, Flags, decided_by_flags, flag_column, flags_of, note_media_type, seq_of,
 };
-use crate::{AddOutcome, ListQuery, Page, StoreError, StoreResult, StoredVersion};
+use crate::{
+    AddOutcome, ListQuery, Page, RangePage, RangeQuery, StoreError, StoreResult, StoredVersion,
+};
 
 /// A `ListQuery` that can move to the blocking pool.
 #[derive(Debug, Clone)]
@@ -321,6 +323,84 @@ pub(super) fn list(
     let more = found.len() > q.limit;
     found.truncate(q.limit);
     Ok(Page { items: found, more })
+}
+
+/// A `RangeQuery` that can move to the blocking pool.
+#[derive(Debug, Clone)]
+pub(super) struct OwnedRange {
+    filter: Filter,
+    listed: bool,
+    spec: Option<SpecVersion>,
+    offset: u64,
+    limit: usize,
+}
+
+impl From<&RangeQuery<'_>> for OwnedRange {
+    fn from(q: &RangeQuery<'_>) -> Self {
+        OwnedRange {
+            filter: q.filter.clone(),
+            listed: q.object_id.is_some() || q.filter.ids.is_some(),
+            spec: q.spec,
+            offset: q.offset,
+            limit: q.limit,
+        }
+    }
+}
+
+/// A TAXII 2.0 item range counted and cut by SQLite itself, when one flag column decides the
+/// filter; `None` when it does not, or ids are listed (those few versions are walked).
+pub(super) fn range_by_flags(
+    conn: &Connection,
+    api_root: &str,
+    collection_id: &str,
+    q: &OwnedRange,
+) -> StoreResult<Option<RangePage>> {
+    let Some(flag) = flag_column(&q.filter).filter(|_| !q.listed) else {
+        return Ok(None);
+    };
+    let key = ckey(conn, api_root, collection_id)?;
+    let mut cond = format!("ckey = ?1 AND {flag} = 1");
+    let mut args: Vec<rusqlite::types::Value> = vec![key.into()];
+    if let Some(sv) = q.spec {
+        cond.push_str(" AND spec_major = ?2 AND spec_minor = ?3");
+        args.push(i64::from(sv.major).into());
+        args.push(i64::from(sv.minor).into());
+    }
+    if let Some(types) = &q.filter.types {
+        let first = args.len() + 1;
+        let marks: Vec<String> = (first..first + types.len())
+            .map(|i| format!("?{i}"))
+            .collect();
+        cond.push_str(&format!(" AND type IN ({})", marks.join(", ")));
+        args.extend(types.iter().map(|t| t.clone().into()));
+    }
+    // One snapshot for the count and the range, so they agree.
+    let tx = conn.unchecked_transaction().map_err(db_err)?;
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) FROM objects WHERE {cond}"))
+        .map_err(db_err)?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))
+        .map_err(db_err)?;
+    let n = args.len();
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM objects WHERE {cond} ORDER BY date_added, seq LIMIT ?{} OFFSET ?{}",
+        n + 1,
+        n + 2
+    );
+    args.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
+    args.push(i64::try_from(q.offset).unwrap_or(i64::MAX).into());
+    let items = tx
+        .prepare_cached(&sql)
+        .map_err(db_err)?
+        .query_map(params_from_iter(args.iter()), version_row)
+        .map_err(db_err)?
+        .map(|r| r.map(|(v, _)| v).map_err(db_err))
+        .collect::<StoreResult<Vec<_>>>()?;
+    tx.commit().map_err(db_err)?;
+    Ok(Some(RangePage {
+        items,
+        total: total.unsigned_abs(),
+    }))
 }
 
 /// The collection's high-water `date_added` and its media types.
