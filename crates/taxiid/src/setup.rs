@@ -131,8 +131,13 @@ fn conf_check(config: &Resolved, store: &str) {
         .iter()
         .map(|f| f.display().to_string())
         .collect();
+    // The keys themselves are secrets: only how many there are.
+    let api_keys = match config.api_keys.len() {
+        0 => String::new(),
+        n => format!(", {n} API key(s)"),
+    };
     println!(
-        "configuration OK ({}): files [{}]; {store}; {} user(s); max_page_size {}; listens on {}:{}",
+        "configuration OK ({}): files [{}]; {store}; {} user(s){api_keys}; max_page_size {}; listens on {}:{}",
         config.format,
         files.join(", "),
         config.users.len(),

@@ -582,6 +582,23 @@ async fn what_a_medallion_1_configuration_asks_for_and_taxiid_leaves_out_is_said
     let s = TestServer::start_in(dir, &["--conf-file", "config.json"], &[]);
     let log = s.log.lock().unwrap().join("\n");
     assert!(log.contains("jwt") && log.contains("/login"), "{log}");
+    let check = crate::general::run_to_exit(
+        s.dir.path(),
+        &[
+            "--no-conf-dir",
+            "--conf-check",
+            "--conf-file",
+            "config.json",
+        ],
+        &[],
+    );
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    assert!(
+        check.stdout.contains("2 user(s), 1 API key(s)"),
+        "{check:?}"
+    );
+    // The key is never printed (stderr's timestamps could hold the digits by chance).
+    assert!(!check.stdout.contains("123456"), "{check:?}");
     assert!(log.contains("'flask' section is ignored"), "{log}");
     assert_eq!(get(&s, "/taxii/", T20).await.status, 200);
 
