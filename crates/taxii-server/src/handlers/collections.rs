@@ -40,10 +40,17 @@ pub(crate) fn resource(c: &CollectionRecord, user: &Principal) -> Value {
     Value::Object(m)
 }
 
-pub(crate) async fn list(ctx: &Ctx<'_>, root: &str) -> Result<Response, ApiError> {
+/// The API root's collections the caller sees, ordered by id (so that TAXII 2.0's item
+/// ranges over them never overlap).
+pub(crate) async fn listed(ctx: &Ctx<'_>, root: &str) -> Result<Vec<CollectionRecord>, ApiError> {
     let mut collections = ctx.app.store.collections(root).await?;
     collections.retain(|c| super::visible(ctx, c));
     collections.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(collections)
+}
+
+pub(crate) async fn list(ctx: &Ctx<'_>, root: &str) -> Result<Response, ApiError> {
+    let collections = listed(ctx, root).await?;
     let mut body = Map::new();
     if !collections.is_empty() {
         body.insert(

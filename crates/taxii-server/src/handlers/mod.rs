@@ -122,28 +122,43 @@ pub(crate) fn paged_body<S: AsRef<str>>(
         return "{}".into();
     }
     // Each item is copied once, straight into a body of the right size.
-    let size: usize = items.iter().map(|i| i.as_ref().len() + 1).sum();
-    let mut out = String::with_capacity(64 + key.len() + next.map_or(0, str::len) + size);
+    let mut out = String::with_capacity(64 + next.map_or(0, str::len) + list_size(key, items));
     out.push_str("{\"more\":");
     out.push_str(if more { "true" } else { "false" });
     if let Some(n) = next {
         out.push_str(",\"next\":");
         out.push_str(&serde_json::Value::from(n).to_string());
     }
-    if !items.is_empty() {
-        out.push_str(",\"");
-        out.push_str(key);
-        out.push_str("\":[");
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(item.as_ref());
-        }
-        out.push(']');
-    }
+    push_list(&mut out, key, items);
     out.push('}');
     out
+}
+
+/// Bytes `push_list` adds at most.
+pub(crate) fn list_size<S: AsRef<str>>(key: &str, items: &[S]) -> usize {
+    key.len() + 8 + items.iter().map(|i| i.as_ref().len() + 1).sum::<usize>()
+}
+
+/// Appends the member `"<key>":[…]` (after a comma unless it is the object's first) from
+/// already-serialised items, each copied once; nothing when there are none (TAXII leaves an
+/// empty list out).
+pub(crate) fn push_list<S: AsRef<str>>(out: &mut String, key: &str, items: &[S]) {
+    if items.is_empty() {
+        return;
+    }
+    if !out.ends_with('{') {
+        out.push(',');
+    }
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item.as_ref());
+    }
+    out.push(']');
 }
 
 /// A 200 page with the `X-TAXII-Date-Added-First/Last` headers of its records (none when the

@@ -19,7 +19,7 @@ use taxii_store::{CollectionRecord, RangeQuery, StoredVersion};
 use super::served_spec;
 use crate::dispatch::Ctx;
 use crate::error::ApiError;
-use crate::handlers::{date_added_headers, readable};
+use crate::handlers::{date_added_headers, list_size, push_list, readable};
 
 /// Where one range lies in a result: its first item, how many it holds, and the result's size.
 #[derive(Debug, Clone, Copy)]
@@ -128,22 +128,12 @@ pub(super) fn ranged_response(
 
 /// A STIX 2.0 bundle of stored object texts (without `objects` when there are none).
 fn bundle(objects: &[StoredVersion]) -> String {
-    let id = format!("bundle--{}", uuid::Uuid::new_v4());
-    let size: usize = objects.iter().map(|o| o.json.len() + 1).sum();
-    let mut out = String::with_capacity(96 + size);
-    out.push_str("{\"type\":\"bundle\",\"id\":\"");
-    out.push_str(&id);
+    let texts: Vec<&str> = objects.iter().map(|o| &*o.json).collect();
+    let mut out = String::with_capacity(96 + list_size("objects", &texts));
+    out.push_str("{\"type\":\"bundle\",\"id\":\"bundle--");
+    out.push_str(&uuid::Uuid::new_v4().to_string());
     out.push_str("\",\"spec_version\":\"2.0\"");
-    if !objects.is_empty() {
-        out.push_str(",\"objects\":[");
-        for (i, o) in objects.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&o.json);
-        }
-        out.push(']');
-    }
+    push_list(&mut out, "objects", &texts);
     out.push('}');
     out
 }
@@ -246,10 +236,9 @@ pub(super) async fn manifest(
             entries.push(entry(&versions.items).to_string());
         }
     }
-    let body = if entries.is_empty() {
-        "{}".to_owned()
-    } else {
-        format!("{{\"objects\":[{}]}}", entries.join(","))
-    };
+    let mut body = String::with_capacity(2 + list_size("objects", &entries));
+    body.push('{');
+    push_list(&mut body, "objects", &entries);
+    body.push('}');
     ranged_response(TAXII_20, body, range, w.span(), &w.items)
 }

@@ -49,10 +49,8 @@ pub(super) async fn collections(
     root: &str,
     range: Option<ItemsRange>,
 ) -> Result<Response, ApiError> {
-    let mut all = ctx.app.store.collections(root).await?;
-    all.retain(|c| handlers::visible(ctx, c));
     // Ordered by id, so ranges never overlap (2.0 §3.3).
-    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let all = handlers::collections::listed(ctx, root).await?;
     let (first, want) = extent(ctx, range);
     let total = all.len() as u64;
     let items: Vec<Value> = all
